@@ -1,0 +1,301 @@
+"""The `harness` command. Human-readable by default, `--json` for machines.
+
+User mistakes print one `error:` line and exit 2; a run that ends failed exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from app.config import Settings
+from app.errors import HarnessError, InputError
+from app.runs import Harness, RunView
+
+app = typer.Typer(
+    help="Approval-gated research reports on LangGraph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+RunId = Annotated[str | None, typer.Argument(help="Run id (or a unique prefix).", show_default=False)]
+Latest = Annotated[bool, typer.Option("--latest", help="Use the most recent run.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+By = Annotated[str | None, typer.Option("--by", help="Who decides (recorded in the trace).")]
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _pick(run_id: str | None, latest: bool) -> str | None:
+    if run_id and latest:
+        raise InputError("give a run id or --latest, not both")
+    if not run_id and not latest:
+        raise InputError("give a run id, or --latest for the most recent run")
+    return None if latest else run_id
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    detail = {k: v for k, v in event.items() if k not in ("ts", "event", "step")}
+    shown = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], {}))
+    return f"[dim]{event['ts'][11:23]}[/] {event['event']:<20} {event['step']:<16} {escape(shown)}"
+
+
+def _live(json_out: bool):
+    return None if json_out else (lambda e: out.print(_event_line(e)))
+
+
+def _show_gate(run: RunView) -> None:
+    pending = run.pending or {}
+    out.print(Panel(escape(pending.get("draft", "")), title="Draft", expand=False))
+    review = pending.get("review") or {}
+    verdict = "passed" if review.get("passed") else "failed"
+    out.print(f"Review: [bold]{verdict}[/] by {review.get('reviewer')}")
+    for finding in review.get("findings", []):
+        out.print(f"  - {finding['severity']}: {escape(finding['message'])}")
+    if pending.get("validation_error"):
+        out.print(f"[red]Last answer was invalid:[/] {escape(pending['validation_error'])}")
+    out.print(f"Proposed output: {pending.get('output_path')}")
+    short = run.run_id[:8]
+    out.print(
+        f"Waiting for approval. Decide with: harness approve {short} | "
+        f"harness edit {short} --file FILE | harness reject {short} --feedback TEXT"
+    )
+
+
+def _report(run: RunView, json_out: bool) -> None:
+    if json_out:
+        data = run.summary()
+        data["pending"] = run.pending
+        _print_json(data)
+    else:
+        out.print(f"Run [bold]{run.run_id}[/]: {run.status}")
+        if run.status == "waiting_approval":
+            _show_gate(run)
+        elif run.status == "completed":
+            report = run.values.get("report") or {}
+            out.print(f"Report written to {report.get('path')} ({report.get('bytes')} bytes)")
+        elif run.status == "failed":
+            error = run.values.get("error") or {}
+            out.print(f"[red]Failed at {error.get('step')}:[/] {escape(str(error.get('message')))}")
+        elif run.status == "interrupted":
+            out.print(f"Stopped before {', '.join(run.next)}; continue with: harness resume {run.run_id[:8]}")
+    if run.status == "failed":
+        raise typer.Exit(1)
+
+
+def _ask(h: Harness, run: RunView) -> RunView:
+    """On a terminal, ask for the decision right away instead of a later `harness approve`."""
+    while run.status == "waiting_approval":
+        choice = typer.prompt("Decision [a]pprove / [e]dit FILE / [r]eject / [l]ater", default="l")
+        choice = choice.strip().lower()
+        if choice in ("a", "approve"):
+            run = h.approve(run.run_id, on_event=_live(False))
+        elif choice in ("e", "edit"):
+            path = typer.prompt("Path of the edited Markdown file")
+            run = h.edit(run.run_id, _read_markdown(Path(path)), on_event=_live(False))
+        elif choice in ("r", "reject"):
+            feedback = typer.prompt("Feedback (empty cancels the run)", default="", show_default=False)
+            run = h.reject(run.run_id, feedback=feedback or None, on_event=_live(False))
+            if run.status == "waiting_approval":
+                _show_gate(run)
+        else:
+            break
+    return run
+
+
+def _read_markdown(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+    if not text.strip():
+        raise InputError(f"{path} is empty: an edit must contain the full report")
+    return text
+
+
+@app.command()
+def run(
+    topic: Annotated[str, typer.Argument(help="What the report is about.")],
+    corpus: Annotated[Path | None, typer.Option(help="Folder of .md/.txt sources.")] = None,
+    sources: Annotated[Path | None, typer.Option(help="JSON file: [{title, content}].")] = None,
+    output: Annotated[Path | None, typer.Option(help="Report path (inside the allowed roots).")] = None,
+    mode: Annotated[str, typer.Option(help="linear or fanout.")] = "linear",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve at the gate without asking.")] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; stop at the gate.")] = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Start a run; it stops at the approval gate unless --yes (or you answer on a TTY)."""
+    with Harness.open(_settings()) as h:
+        result = h.start(topic, corpus=corpus, sources_file=sources, output_path=output, mode=mode,
+                         on_event=_live(json_out))
+        if result.status == "waiting_approval" and yes:
+            result = h.approve(result.run_id, by="cli --yes", on_event=_live(json_out))
+        elif result.status == "waiting_approval" and not (json_out or no_input) and sys.stdin.isatty():
+            _show_gate(result)
+            result = _ask(h, result)
+        _report(result, json_out)
+
+
+@app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.", min=1)] = 20,
+    json_out: JsonOut = False,
+) -> None:
+    """List runs, newest first."""
+    with Harness.open(_settings()) as h:
+        runs = h.list(limit)
+    if json_out:
+        _print_json([r.summary() for r in runs])
+        return
+    table = Table("run id", "status", "created", "topic", box=None)
+    for r in runs:
+        table.add_row(r.run_id, r.status, (r.created_at or "")[:19], escape(r.topic))
+    out.print(table if runs else "No runs yet.")
+
+
+@app.command()
+def show(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
+    """Show a run's status, review, pending decision or report."""
+    with Harness.open(_settings()) as h:
+        result = h.get(_pick(run_id, latest))
+    if json_out:
+        _print_json({**result.summary(), "pending": result.pending, "values": result.values})
+        return
+    _report(result, False)
+
+
+@app.command()
+def summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
+    """One-screen summary: status, counts, review, report."""
+    with Harness.open(_settings()) as h:
+        data = h.get(_pick(run_id, latest)).summary()
+    if json_out:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key:>12}: {escape(json.dumps(value, default=str) if isinstance(value, dict | list) else str(value))}")
+
+
+@app.command()
+def pending(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
+    """Show what the approval gate is waiting for."""
+    with Harness.open(_settings()) as h:
+        result = h.get(_pick(run_id, latest))
+        h.pending(result.run_id)  # raises a clear error when nothing is pending
+    if json_out:
+        _print_json(result.pending)
+    else:
+        _show_gate(result)
+
+
+@app.command()
+def approve(run_id: RunId = None, latest: Latest = False, by: By = None, json_out: JsonOut = False) -> None:
+    """Approve the draft: the report is written."""
+    with Harness.open(_settings()) as h:
+        _report(h.approve(_pick(run_id, latest), by=by, on_event=_live(json_out)), json_out)
+
+
+@app.command()
+def edit(
+    run_id: RunId = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="The edited report (Markdown).")] = None,
+    latest: Latest = False,
+    by: By = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Replace the draft with your edited Markdown and approve it."""
+    if file is None:
+        raise InputError("edit needs --file with the edited Markdown")
+    markdown = _read_markdown(file)
+    with Harness.open(_settings()) as h:
+        _report(h.edit(_pick(run_id, latest), markdown, by=by, on_event=_live(json_out)), json_out)
+
+
+@app.command()
+def reject(
+    run_id: RunId = None,
+    feedback: Annotated[str | None, typer.Option(help="What to change; the run redrafts.")] = None,
+    latest: Latest = False,
+    by: By = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Reject the draft: with --feedback it is redrafted, without it the run is cancelled."""
+    with Harness.open(_settings()) as h:
+        result = h.reject(_pick(run_id, latest), feedback=feedback, by=by, on_event=_live(json_out))
+        _report(result, json_out)
+
+
+@app.command()
+def resume(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
+    """Continue a run that stopped between steps (a crash, a killed process)."""
+    with Harness.open(_settings()) as h:
+        _report(h.resume(_pick(run_id, latest), on_event=_live(json_out)), json_out)
+
+
+@app.command()
+def history(
+    run_id: RunId = None,
+    latest: Latest = False,
+    event: Annotated[str | None, typer.Option(help="Only events of this name.")] = None,
+    tail: Annotated[int | None, typer.Option(help="Only the last N events.")] = None,
+    json_out: JsonOut = False,
+) -> None:
+    """The run's trace, in order."""
+    with Harness.open(_settings()) as h:
+        events = h.history(_pick(run_id, latest), event=event, tail=tail)
+    if json_out:
+        _print_json(events)
+        return
+    for e in events:
+        out.print(_event_line(e))
+
+
+@app.command()
+def workflow(
+    format: Annotated[str, typer.Option("--format", help="json or mermaid.")] = "json",
+    mode: Annotated[str, typer.Option(help="linear or fanout.")] = "linear",
+) -> None:
+    """Print the workflow, read from the compiled graph itself."""
+    from app.workflow import export_workflow, mermaid
+
+    if format not in ("json", "mermaid"):
+        raise InputError("--format must be json or mermaid")
+    graph = Harness.in_memory(_settings()).graph(mode)
+    if format == "mermaid":
+        sys.stdout.write(mermaid(graph) + "\n")
+    else:
+        _print_json(export_workflow(graph))
+
+
+def main() -> None:
+    try:
+        app()
+    except HarnessError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; the run keeps its last checkpoint (see `harness resume`)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

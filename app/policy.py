@@ -1,0 +1,74 @@
+"""What the harness may do: where reports may be written and which tools are switched off.
+
+A policy file (JSON or TOML) may narrow it:
+    {"allowed_write_roots": ["reports", "/srv/shared/reports"], "disabled_tools": ["search"]}
+Relative roots are taken from the policy file's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.config import Settings
+from app.errors import InputError, PolicyViolation
+
+KNOWN_TOOLS = frozenset(
+    {"plan", "search", "extract_facts", "draft_report", "review", "finalize_report"}
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    allowed_write_roots: tuple[Path, ...]
+    disabled_tools: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Policy:
+        if settings.policy_file is None:
+            return cls((settings.reports_root,))
+        return cls.from_file(settings.policy_file)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Policy:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read policy file {path}: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"policy file {path} is not valid: {exc}") from None
+        roots = data.get("allowed_write_roots")
+        tools = data.get("disabled_tools", [])
+        if not isinstance(roots, list) or not roots or not all(isinstance(r, str) for r in roots):
+            raise InputError(f"policy file {path}: 'allowed_write_roots' must be a list of paths")
+        if not isinstance(tools, list) or not set(tools) <= KNOWN_TOOLS:
+            raise InputError(
+                f"policy file {path}: 'disabled_tools' must list some of {sorted(KNOWN_TOOLS)}"
+            )
+        base = path.resolve().parent
+        return cls(tuple((base / r).resolve() for r in roots), frozenset(tools))
+
+    def check_tool(self, step: str) -> None:
+        if step in self.disabled_tools:
+            raise PolicyViolation(f"tool '{step}' is disabled by policy")
+
+    def check_write(self, target: str | Path) -> Path:
+        """Resolve `target` (following symlinks and '..') and refuse it outside every root."""
+        path = Path(target).expanduser()
+        if path.suffix.lower() != ".md":
+            raise PolicyViolation(f"report path must end in .md: {path}")
+        resolved = path.resolve()
+        for root in self.allowed_write_roots:
+            if resolved.is_relative_to(root.resolve()):
+                return resolved
+        roots = ", ".join(str(r) for r in self.allowed_write_roots)
+        raise PolicyViolation(f"report path {resolved} is outside the allowed roots ({roots})")
+
+    def default_report_path(self, topic: str, run_id: str) -> Path:
+        slug = re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-")[:60] or "report"
+        return self.allowed_write_roots[0] / f"{slug}-{run_id[:8]}.md"

@@ -1,0 +1,113 @@
+"""The one typed state every node reads and updates, plus the records stored in it.
+
+State values are plain dicts/lists so they checkpoint as JSON-like data and render in Studio;
+the pydantic models validate what crosses a boundary (resume payloads, model answers).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Status = Literal["running", "waiting_approval", "completed", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+class SourcesSpec(TypedDict, total=False):
+    """Where the material comes from: a folder of .md/.txt files, or documents given inline."""
+
+    kind: Literal["corpus", "inline"]
+    path: str
+    documents: list[dict[str, str]]
+
+
+class Match(TypedDict):
+    source_id: str
+    title: str
+    score: float
+    query: str
+
+
+class Fact(TypedDict):
+    id: str
+    text: str
+    source_id: str
+    source_title: str
+
+
+class ReviewResult(TypedDict):
+    passed: bool
+    findings: list[dict[str, str]]
+    reviewer: str
+
+
+class Approval(TypedDict, total=False):
+    decision: str
+    feedback: str | None
+    by: str | None
+    at: str
+
+
+class FinalReport(TypedDict):
+    path: str
+    bytes: int
+    sha256: str
+    already_written: bool
+
+
+class StepError(TypedDict):
+    step: str
+    message: str
+    attempts: int
+
+
+class HarnessInput(TypedDict, total=False):
+    """What a caller (CLI, Python, Studio) provides to start a run."""
+
+    topic: str
+    sources: SourcesSpec
+    output_path: str
+
+
+class HarnessState(HarnessInput, total=False):
+    plan: list[str]
+    matches: list[Match]
+    facts: list[Fact]
+    draft: str
+    review: ReviewResult
+    approval: Approval
+    revisions: int
+    feedback: list[str]
+    report: FinalReport
+    status: Status
+    error: StepError | None
+    # Append-only: every node adds its events; checkpointed with the run.
+    trace: Annotated[list[dict[str, Any]], operator.add]
+
+
+DecisionKind = Literal["approve", "edit", "reject"]
+
+
+class Decision(BaseModel):
+    """The resume payload of the approval gate: `Command(resume={"decision": "approve"})`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: DecisionKind = Field(description="approve, edit (replace the draft) or reject")
+    markdown: str | None = Field(
+        default=None, description="The replacement report; required when decision is 'edit'."
+    )
+    feedback: str | None = Field(
+        default=None,
+        description="With 'reject': what to change. The run goes back to drafting; "
+        "without feedback the run is cancelled.",
+    )
+    by: str | None = Field(default=None, description="Who decided (free text).")
+
+    @model_validator(mode="after")
+    def _edit_needs_markdown(self) -> Decision:
+        if self.decision == "edit" and not (self.markdown and self.markdown.strip()):
+            raise ValueError("decision 'edit' needs a non-empty 'markdown'")
+        return self

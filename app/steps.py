@@ -1,0 +1,251 @@
+"""What each step of a run does, as `state -> update` functions. Graph wiring lives in graphs/.
+
+Tool steps are wrapped by `app.guard.tool_step` (trace, retries, failure recording); the
+approval gate and the terminal steps are plain nodes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import ValidationError
+
+from app.config import Settings
+from app.errors import InputError, PolicyViolation
+from app.policy import Policy
+from app.report_writer import write_report_once
+from app.roles import Roles
+from app.sources import index_for, load_documents
+from app.state import Decision, HarnessState, Match
+from app.tracing import emit, now_iso
+
+SEARCH_RESULTS_PER_QUESTION = 5
+MAX_TOPIC_CHARS = 500
+PREVIEW_CHARS = 4000
+
+
+def validate_topic(topic: object) -> str:
+    if not isinstance(topic, str) or not topic.strip():
+        raise InputError("topic must be a non-empty string")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise InputError(f"topic is longer than {MAX_TOPIC_CHARS} characters")
+    return topic.strip()
+
+
+def _run_id(runtime: Runtime) -> str:
+    info = runtime.execution_info
+    return (info.thread_id if info and info.thread_id else None) or uuid.uuid4().hex
+
+
+class HarnessSteps:
+    def __init__(self, settings: Settings, roles: Roles, policy: Policy):
+        self.settings = settings
+        self.roles = roles
+        self.policy = policy
+
+    # -- tool steps (wrapped by guard.tool_step) ---------------------------------------------
+
+    def plan(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        topic = validate_topic(state.get("topic"))
+        requested = state.get("output_path")
+        target = requested or self.policy.default_report_path(topic, _run_id(runtime))
+        # Refuse a bad output path now, long before anything could be written.
+        output_path = str(self.policy.check_write(target))
+        questions = self.roles.planner.plan(topic)
+        return {
+            "topic": topic,
+            "plan": questions,
+            "output_path": output_path,
+            "status": "running",
+            "error": None,
+            "trace": [
+                emit("plan_ready", "plan", questions=questions, roles=self.roles.providers())
+            ],
+        }
+
+    def documents(self, state: HarnessState):
+        return load_documents(state.get("sources"), self.settings.corpus)
+
+    def search(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        return {"matches": self.search_questions(state, state.get("plan") or [state["topic"]])}
+
+    def search_questions(self, state: HarnessState, questions: list[str]) -> list[Match]:
+        index = index_for(self.documents(state))
+        best: dict[str, Match] = {}
+        for question in questions:
+            for doc, score in index.search(question, k=SEARCH_RESULTS_PER_QUESTION):
+                if doc.source_id not in best or score > best[doc.source_id]["score"]:
+                    best[doc.source_id] = {
+                        "source_id": doc.source_id,
+                        "title": doc.title,
+                        "score": round(score, 4),
+                        "query": question,
+                    }
+        return sorted(best.values(), key=lambda m: -m["score"])
+
+    def extract_facts(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        return {"facts": self.facts_for(state, state.get("plan") or [], state.get("matches") or [])}
+
+    def facts_for(self, state: HarnessState, questions: list[str], matches: list[Match]):
+        by_id = {d.source_id: d for d in self.documents(state)}
+        documents = [by_id[m["source_id"]] for m in matches if m["source_id"] in by_id]
+        return self.roles.facts.extract(state["topic"], questions, documents)
+
+    def draft_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        feedback = state.get("feedback") or []
+        draft = self.roles.drafter.draft(state["topic"], state.get("facts") or [], feedback)
+        return {"draft": draft, "review": None, "approval": None}
+
+    def review(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        result = self.roles.reviewer.review(
+            state["topic"], state.get("draft") or "", state.get("facts") or []
+        )
+        trace = [
+            emit(
+                "draft_reviewed",
+                "review",
+                passed=result["passed"],
+                findings=len(result["findings"]),
+                reviewer=result["reviewer"],
+            )
+        ]
+        if not result["passed"]:
+            errors = [f["message"] for f in result["findings"] if f["severity"] == "error"]
+            return {
+                "review": result,
+                "status": "failed",
+                "error": {
+                    "step": "review",
+                    "message": "review failed: " + "; ".join(errors),
+                    "attempts": 1,
+                    "kind": "review_failed",
+                },
+                "trace": trace,
+            }
+        # The gate comes next: record that a person's decision is now needed.
+        trace.append(
+            emit("approval_required", "review", output_path=state.get("output_path"))
+        )
+        return {"review": result, "status": "waiting_approval", "trace": trace}
+
+    def finalize_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        approval = state.get("approval") or {}
+        if approval.get("decision") not in ("approve", "edit"):
+            raise PolicyViolation("the report is written only after approval")
+        target = self.policy.check_write(state["output_path"])
+        report = write_report_once(target, state["draft"])
+        event = "report_already_written" if report["already_written"] else "report_written"
+        return {
+            "report": report,
+            "trace": [emit(event, "finalize_report", path=report["path"], sha256=report["sha256"])],
+        }
+
+    # -- the approval gate --------------------------------------------------------------------
+
+    def approval_request(self, state: HarnessState) -> dict[str, Any]:
+        """What a reviewer needs to decide. Pure: the gate re-runs from its start on resume."""
+        draft = state.get("draft") or ""
+        return {
+            "action": "finalize_report",
+            "reason": "Writing the report to disk is a risky step and needs a person's approval.",
+            "topic": state.get("topic"),
+            "output_path": state.get("output_path"),
+            "draft": draft if len(draft) <= PREVIEW_CHARS else draft[:PREVIEW_CHARS] + "\n...",
+            "draft_chars": len(draft),
+            "review": state.get("review"),
+            "revisions": state.get("revisions", 0),
+            "max_revisions": self.settings.max_revisions,
+            "allowed_decisions": ["approve", "edit", "reject"],
+            "resume_example": {"decision": "approve"},
+        }
+
+    def approval(self, state: HarnessState) -> dict[str, Any]:
+        request = self.approval_request(state)
+        try:
+            decision = interrupt(request, response_schema=Decision)
+        except ValidationError as exc:
+            # An invalid answer is not saved: ask again, saying what was wrong.
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            decision = interrupt({**request, "validation_error": problems}, response_schema=Decision)
+        return self.apply_decision(state, decision)
+
+    def apply_decision(self, state: HarnessState, decision: Decision) -> dict[str, Any]:
+        feedback = (decision.feedback or "").strip()
+        record = {
+            "decision": decision.decision,
+            "feedback": feedback or None,
+            "by": decision.by,
+            "at": now_iso(),
+        }
+        update: dict[str, Any] = {"approval": record, "status": "running"}
+        if decision.decision in ("approve", "edit"):
+            if decision.decision == "edit":
+                update["draft"] = decision.markdown
+            update["trace"] = [
+                emit("approval_granted", "approval", edited=decision.decision == "edit", by=decision.by)
+            ]
+            return update
+        update["trace"] = [emit("approval_rejected", "approval", feedback=feedback or None)]
+        if not feedback:
+            return update
+        revisions = state.get("revisions", 0)
+        if revisions >= self.settings.max_revisions:
+            message = f"rejected after {revisions} revisions (limit {self.settings.max_revisions})"
+            update.update(
+                status="failed",
+                error={"step": "approval", "message": message, "attempts": 1, "kind": "revisions"},
+            )
+            return update
+        update["revisions"] = revisions + 1
+        update["feedback"] = [*(state.get("feedback") or []), feedback]
+        update["trace"].append(emit("revision_requested", "approval", revision=revisions + 1))
+        return update
+
+    # -- terminal bookkeeping -----------------------------------------------------------------
+
+    def done(self, state: HarnessState) -> dict[str, Any]:
+        report = state.get("report") or {}
+        event = emit("run_completed", "done", path=report.get("path"), bytes=report.get("bytes"))
+        return {"status": "completed", "trace": [event]}
+
+    def failed(self, state: HarnessState) -> dict[str, Any]:
+        error = state.get("error") or {"step": "unknown", "message": "failed", "attempts": 0}
+        event = emit("run_failed", "failed", failed_step=error["step"], error=error["message"])
+        return {"status": "failed", "trace": [event]}
+
+    def cancelled(self, state: HarnessState) -> dict[str, Any]:
+        return {"status": "cancelled", "trace": [emit("run_cancelled", "cancelled")]}
+
+
+# -- routing: which labelled edge a finished step takes --------------------------------------
+
+
+def _failed_as(state: HarnessState) -> str | None:
+    error = state.get("error")
+    return error.get("kind") if state.get("status") == "failed" and error else None
+
+
+def after_tool(state: HarnessState) -> str:
+    return "tool_error" if _failed_as(state) else "tool_ok"
+
+
+def after_review(state: HarnessState) -> str:
+    kind = _failed_as(state)
+    if kind in ("tool_error", "policy"):
+        return "tool_error"
+    return "review_passed" if (state.get("review") or {}).get("passed") else "review_failed"
+
+
+def after_approval(state: HarnessState) -> str:
+    if _failed_as(state):
+        return "revisions_exhausted"
+    approval = state.get("approval") or {}
+    if approval.get("decision") in ("approve", "edit"):
+        return "approved"  # an edit is an approval of the edited text
+    return "rejected_with_feedback" if approval.get("feedback") else "rejected"

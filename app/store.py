@@ -1,0 +1,61 @@
+"""Where runs are kept: a SQLite file under HARNESS_HOME by default, PostgreSQL when
+HARNESS_DATABASE_URL is set, memory for tests. Yields a checkpointer and the run registry."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from app.config import Settings
+from app.errors import InputError
+from app.registry import RunRegistry, SqliteRegistry
+
+
+@dataclass
+class Store:
+    checkpointer: BaseCheckpointSaver
+    registry: RunRegistry
+    description: str
+
+
+def connect_sqlite(path: str) -> sqlite3.Connection:
+    # WAL lets a CLI process read while another writes; busy timeout instead of "locked" errors.
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Store]:
+    if settings.database_url:
+        from app.store_postgres import open_postgres_store
+
+        with open_postgres_store(settings.database_url) as store:
+            yield store
+        return
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create HARNESS_HOME {settings.home}: {exc.strerror}") from None
+    path = str(settings.sqlite_path)
+    saver_conn, registry_conn = connect_sqlite(path), connect_sqlite(path)
+    try:
+        saver = SqliteSaver(saver_conn)
+        saver.setup()
+        registry = SqliteRegistry(registry_conn)
+        registry.setup()
+        yield Store(saver, registry, f"sqlite:{path}")
+    finally:
+        saver_conn.close()
+        registry_conn.close()
+
+
+def memory_store() -> Store:
+    return Store(InMemorySaver(), SqliteRegistry(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)), "memory")

@@ -1,0 +1,42 @@
+"""The linear research graph:
+
+plan -> search -> extract_facts -> draft_report -> review -> approval -> finalize_report -> done,
+with `tool_error` / `review_failed` edges to `failed` and rejection edges from the approval gate.
+
+`graph` is compiled without a checkpointer: `langgraph dev` and LangGraph Platform bring their
+own. The CLI and Python API call `build_graph(checkpointer=...)` with the store from app/store.py.
+"""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from app.config import Settings
+from app.roles import Roles
+from app.state import HarnessInput, HarnessState
+from graphs.common import add_report_tail, add_tool_node, make_steps, then
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver | None = None,
+    *,
+    settings: Settings | None = None,
+    roles: Roles | None = None,
+) -> CompiledStateGraph:
+    steps = make_steps(settings, roles)
+    builder = StateGraph(HarnessState, input_schema=HarnessInput)
+    add_tool_node(builder, "plan", steps.plan, steps, "model_generation")
+    add_tool_node(builder, "search", steps.search, steps, "read_only")
+    add_tool_node(builder, "extract_facts", steps.extract_facts, steps, "transform")
+    add_report_tail(builder, steps)
+
+    builder.add_edge(START, "plan")
+    then(builder, "plan", "search")
+    then(builder, "search", "extract_facts")
+    then(builder, "extract_facts", "draft_report")
+    return builder.compile(checkpointer=checkpointer, name="harness")
+
+
+graph = build_graph()
