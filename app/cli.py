@@ -29,7 +29,9 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-RunId = Annotated[str | None, typer.Argument(help="Run id (or a unique prefix).", show_default=False)]
+RunId = Annotated[
+    str | None, typer.Argument(help="Run id (or a unique prefix).", show_default=False)
+]
 Latest = Annotated[bool, typer.Option("--latest", help="Use the most recent run.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 By = Annotated[str | None, typer.Option("--by", help="Who decides (recorded in the trace).")]
@@ -95,7 +97,8 @@ def _report(run: RunView, json_out: bool) -> None:
             error = run.values.get("error") or {}
             out.print(f"[red]Failed at {error.get('step')}:[/] {escape(str(error.get('message')))}")
         elif run.status == "interrupted":
-            out.print(f"Stopped before {', '.join(run.next)}; continue with: harness resume {run.run_id[:8]}")
+            steps = ", ".join(run.next)
+            out.print(f"Stopped before {steps}; continue with: harness resume {run.run_id[:8]}")
     if run.status == "failed":
         raise typer.Exit(1)
 
@@ -111,7 +114,9 @@ def _ask(h: Harness, run: RunView) -> RunView:
             path = typer.prompt("Path of the edited Markdown file")
             run = h.edit(run.run_id, _read_markdown(Path(path)), on_event=_live(False))
         elif choice in ("r", "reject"):
-            feedback = typer.prompt("Feedback (empty cancels the run)", default="", show_default=False)
+            feedback = typer.prompt(
+                "Feedback (empty cancels the run)", default="", show_default=False
+            )
             run = h.reject(run.run_id, feedback=feedback or None, on_event=_live(False))
             if run.status == "waiting_approval":
                 _show_gate(run)
@@ -137,19 +142,35 @@ def run(
     topic: Annotated[str, typer.Argument(help="What the report is about.")],
     corpus: Annotated[Path | None, typer.Option(help="Folder of .md/.txt sources.")] = None,
     sources: Annotated[Path | None, typer.Option(help="JSON file: [{title, content}].")] = None,
-    output: Annotated[Path | None, typer.Option(help="Report path (inside the allowed roots).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Report path (inside the allowed roots).")
+    ] = None,
     mode: Annotated[str, typer.Option(help="linear or fanout.")] = "linear",
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve at the gate without asking.")] = False,
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; stop at the gate.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Approve at the gate without asking.")
+    ] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never ask; stop at the gate.")
+    ] = False,
     json_out: JsonOut = False,
 ) -> None:
     """Start a run; it stops at the approval gate unless --yes (or you answer on a TTY)."""
     with Harness.open(_settings()) as h:
-        result = h.start(topic, corpus=corpus, sources_file=sources, output_path=output, mode=mode,
-                         on_event=_live(json_out))
+        result = h.start(
+            topic,
+            corpus=corpus,
+            sources_file=sources,
+            output_path=output,
+            mode=mode,
+            on_event=_live(json_out),
+        )
         if result.status == "waiting_approval" and yes:
             result = h.approve(result.run_id, by="cli --yes", on_event=_live(json_out))
-        elif result.status == "waiting_approval" and not (json_out or no_input) and sys.stdin.isatty():
+        elif (
+            result.status == "waiting_approval"
+            and not (json_out or no_input)
+            and sys.stdin.isatty()
+        ):
             _show_gate(result)
             result = _ask(h, result)
         _report(result, json_out)
@@ -192,7 +213,8 @@ def summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = Fa
         _print_json(data)
         return
     for key, value in data.items():
-        out.print(f"{key:>12}: {escape(json.dumps(value, default=str) if isinstance(value, dict | list) else str(value))}")
+        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+        out.print(f"{key:>12}: {escape(shown)}")
 
 
 @app.command()
@@ -208,7 +230,9 @@ def pending(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = Fa
 
 
 @app.command()
-def approve(run_id: RunId = None, latest: Latest = False, by: By = None, json_out: JsonOut = False) -> None:
+def approve(
+    run_id: RunId = None, latest: Latest = False, by: By = None, json_out: JsonOut = False
+) -> None:
     """Approve the draft: the report is written."""
     with Harness.open(_settings()) as h:
         _report(h.approve(_pick(run_id, latest), by=by, on_event=_live(json_out)), json_out)
@@ -217,7 +241,9 @@ def approve(run_id: RunId = None, latest: Latest = False, by: By = None, json_ou
 @app.command()
 def edit(
     run_id: RunId = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="The edited report (Markdown).")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="The edited report (Markdown).")
+    ] = None,
     latest: Latest = False,
     by: By = None,
     json_out: JsonOut = False,
@@ -286,7 +312,19 @@ def workflow(
         _print_json(export_workflow(graph))
 
 
+# Commands of other areas live in their own modules and register on `app` when imported.
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_extra_commands() -> None:
+    import importlib
+
+    for module in EXTRA_COMMAND_MODULES:
+        importlib.import_module(module)
+
+
 def main() -> None:
+    _register_extra_commands()
     try:
         app()
     except HarnessError as exc:

@@ -100,7 +100,7 @@ def parse_decision(payload: Decision | dict[str, Any]) -> Decision:
     if isinstance(payload, Decision):
         return payload
     if not isinstance(payload, dict):
-        raise InputError("a decision must be an object like {\"decision\": \"approve\"}")
+        raise InputError('a decision must be an object like {"decision": "approve"}')
     try:
         return Decision.model_validate(payload)
     except ValidationError as exc:
@@ -118,7 +118,9 @@ class Harness:
 
     @classmethod
     @contextmanager
-    def open(cls, settings: Settings | None = None, roles: Roles | None = None) -> Iterator[Harness]:
+    def open(
+        cls, settings: Settings | None = None, roles: Roles | None = None
+    ) -> Iterator[Harness]:
         settings = settings or Settings.from_env()
         with open_store(settings) as store:
             yield cls(store, settings, roles)
@@ -195,7 +197,9 @@ class Harness:
             raise InputError("a run id must be a string")
         record = self.store.registry.get_run(run_id)
         if record is None:
-            matches = [r for r in self.store.registry.list_runs(10_000) if r.run_id.startswith(run_id)]
+            matches = [
+                r for r in self.store.registry.list_runs(10_000) if r.run_id.startswith(run_id)
+            ]
             if len(matches) == 1 and len(run_id) >= 6:
                 return matches[0]
             raise RunNotFound(f"no run with id {run_id!r} (see `harness list`)")
@@ -277,7 +281,9 @@ class Harness:
     def approve(self, run_id: str | None, *, by: str | None = None, **kw: Any) -> RunView:
         return self.decide(run_id, {"decision": "approve", "by": by}, **kw)
 
-    def edit(self, run_id: str | None, markdown: str, *, by: str | None = None, **kw: Any) -> RunView:
+    def edit(
+        self, run_id: str | None, markdown: str, *, by: str | None = None, **kw: Any
+    ) -> RunView:
         return self.decide(run_id, {"decision": "edit", "markdown": markdown, "by": by}, **kw)
 
     def reject(

@@ -114,7 +114,9 @@ def read_sources_file(path: str | Path) -> list[dict[str, str]]:
     try:
         items = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InputError(f"sources file {file} is not valid JSON: {exc.msg} at line {exc.lineno}")
+        raise InputError(
+            f"sources file {file} is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
     parse_documents(items, str(file))
     return [{"title": d["title"], "content": d["content"]} for d in items]
 

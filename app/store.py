@@ -58,4 +58,9 @@ def open_store(settings: Settings) -> Iterator[Store]:
 
 
 def memory_store() -> Store:
-    return Store(InMemorySaver(), SqliteRegistry(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)), "memory")
+    """Checkpoints in memory and the registry in an in-memory SQLite database (tests, notebooks)."""
+    registry = SqliteRegistry(
+        sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    )
+    registry.setup()
+    return Store(InMemorySaver(), registry, "memory")

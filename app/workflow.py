@@ -12,8 +12,10 @@ from langgraph.graph.state import CompiledStateGraph
 def _node_info(name: str, spec: Any) -> dict[str, Any]:
     meta = dict(spec.metadata or {})
     retry = spec.retry_policy
-    policies = retry if isinstance(retry, (list, tuple)) and not hasattr(retry, "max_attempts") else (
-        [retry] if retry else []
+    policies = (
+        retry
+        if isinstance(retry, (list, tuple)) and not hasattr(retry, "max_attempts")
+        else ([retry] if retry else [])
     )
     return {
         "id": name,

@@ -19,7 +19,9 @@ class Planner(Protocol):
 class FactExtractor(Protocol):
     provider: str
 
-    def extract(self, topic: str, questions: list[str], documents: list[Document]) -> list[Fact]: ...
+    def extract(
+        self, topic: str, questions: list[str], documents: list[Document]
+    ) -> list[Fact]: ...
 
 
 class Drafter(Protocol):

@@ -15,7 +15,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 def split_sentences(text: str) -> list[str]:
     body = " ".join(
-        line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
     )
     return [s.strip() for s in _SENTENCE_END.split(body) if len(s.strip()) >= MIN_SENTENCE_CHARS]
 

@@ -1,0 +1,57 @@
+"""Test doubles for roles and small helpers shared by graph tests."""
+
+from __future__ import annotations
+
+from langgraph.constants import END, START
+
+from app.roles import Roles, offline_roles
+from app.roles.facts import OfflineFactExtractor
+from app.workflow import edge_set, export_workflow
+
+
+class FlakyFacts(OfflineFactExtractor):
+    """Fails the first `failures` calls (like a model endpoint timing out), then works."""
+
+    provider = "flaky-test"
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.calls = 0
+
+    def extract(self, topic, questions, documents):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise TimeoutError(f"model timed out (call {self.calls})")
+        return super().extract(topic, questions, documents)
+
+
+def roles_with(**overrides) -> Roles:
+    base = offline_roles()
+    return Roles(
+        planner=overrides.get("planner", base.planner),
+        facts=overrides.get("facts", base.facts),
+        drafter=overrides.get("drafter", base.drafter),
+        reviewer=overrides.get("reviewer", base.reviewer),
+    )
+
+
+def node_path(trace: list[dict]) -> list[str]:
+    """The nodes a run went through, in order, read from its trace."""
+    path: list[str] = []
+    for event in trace:
+        if not path or path[-1] != event["step"]:
+            path.append(event["step"])
+    return path
+
+
+def assert_trace_follows_workflow(graph, trace: list[dict]) -> None:
+    edges = edge_set(export_workflow(graph))
+    steps = node_path(trace)
+    for a, b in zip([START, *steps], steps, strict=False):
+        assert (a, b) in edges, f"transition {a} -> {b} seen in the trace is not in the workflow"
+    if steps and steps[-1] in ("done", "failed", "cancelled"):
+        assert (steps[-1], END) in edges
+
+
+def events(trace: list[dict]) -> list[str]:
+    return [e["event"] for e in trace]
