@@ -63,7 +63,7 @@ def _live(json_out: bool):
     return None if json_out else (lambda e: out.print(_event_line(e)))
 
 
-def _show_gate(run: RunView) -> None:
+def _show_gate(run: RunView, *, hint: bool = True) -> None:
     pending = run.pending or {}
     out.print(Panel(escape(pending.get("draft", "")), title="Draft", expand=False))
     review = pending.get("review") or {}
@@ -74,6 +74,8 @@ def _show_gate(run: RunView) -> None:
     if pending.get("validation_error"):
         out.print(f"[red]Last answer was invalid:[/] {escape(pending['validation_error'])}")
     out.print(f"Proposed output: {pending.get('output_path')}")
+    if not hint:
+        return
     short = run.run_id[:8]
     out.print(
         f"Waiting for approval. Decide with: harness approve {short} | "
@@ -165,6 +167,9 @@ def run(
             on_event=_live(json_out),
         )
         if result.status == "waiting_approval" and yes:
+            if not json_out:
+                _show_gate(result, hint=False)  # what is approved stays visible above the outcome
+                out.print("Approving (--yes).")
             result = h.approve(result.run_id, by="cli --yes", on_event=_live(json_out))
         elif (
             result.status == "waiting_approval"
@@ -283,9 +288,17 @@ def history(
     latest: Latest = False,
     event: Annotated[str | None, typer.Option(help="Only events of this name.")] = None,
     tail: Annotated[int | None, typer.Option(help="Only the last N events.")] = None,
+    checkpoints: Annotated[
+        bool, typer.Option("--checkpoints", help="List checkpoints (for replay/fork) instead.")
+    ] = False,
     json_out: JsonOut = False,
 ) -> None:
-    """The run's trace, in order."""
+    """The run's trace, in order (or its checkpoints with --checkpoints)."""
+    if checkpoints:
+        from app.cli_timetravel import show_checkpoints
+
+        show_checkpoints(_pick(run_id, latest), json_out)
+        return
     with Harness.open(_settings()) as h:
         events = h.history(_pick(run_id, latest), event=event, tail=tail)
     if json_out:
@@ -313,7 +326,7 @@ def workflow(
 
 
 # Commands of other areas live in their own modules and register on `app` when imported.
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ()
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ("app.cli_eval", "app.cli_timetravel")
 
 
 def _register_extra_commands() -> None:

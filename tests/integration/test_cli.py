@@ -19,6 +19,8 @@ def test_run_yes_writes_the_report_and_says_where(cli, tmp_path):
     result = cli("run", TOPIC, "--yes")
     assert result.returncode == 0, result.stderr
     assert "approval_required" in result.stdout  # live trace lines
+    for shown in ("Key Findings", "Review: passed", "Proposed output:", "Approving (--yes)."):
+        assert shown in result.stdout  # the gate is shown before --yes approves it
     line = next(x for x in result.stdout.splitlines() if x.startswith("Report written to"))
     path = Path(line.split("Report written to ")[1].split(" (")[0])
     assert path.is_file() and path.is_relative_to(tmp_path / "home" / "reports")
