@@ -50,6 +50,27 @@ class Approval(TypedDict, total=False):
     at: str
 
 
+class SubQuestion(TypedDict, total=False):
+    """One fan-out worker's result (graphs/research_team.py); joined in question order."""
+
+    index: int
+    question: str
+    status: Literal["answered", "no_evidence", "failed"]
+    matches: list[Match]
+    facts: list[Fact]
+    error: str | None
+    attempts: int
+
+
+class WorkerInput(TypedDict, total=False):
+    """What `Send` hands one fan-out worker: its sub-question and the run's material."""
+
+    topic: str
+    sources: SourcesSpec
+    index: int
+    question: str
+
+
 class FinalReport(TypedDict):
     path: str
     bytes: int
@@ -83,6 +104,8 @@ class HarnessState(HarnessInput, total=False):
     report: FinalReport
     status: Status
     error: StepError | None
+    # Fan-out mode: each worker appends its record; the join sorts them by index.
+    subquestions: Annotated[list[SubQuestion], operator.add]
     # Append-only: every node adds its events; checkpointed with the run.
     trace: Annotated[list[dict[str, Any]], operator.add]
 
