@@ -9,6 +9,8 @@ of earlier attempts are kept here (per task, in process) and added to the final 
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +42,38 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# -- test-only crash hook ------------------------------------------------------------------------
+# HARNESS_TEST_BLOCK_IN=<step>[:after] makes the process stop *inside* that node: it writes a
+# marker file (HARNESS_TEST_BLOCK_MARKER, JSON {step, where, run_id, pid}) and sleeps
+# (HARNESS_TEST_BLOCK_SECONDS, default 120) so a test can SIGKILL it there. ":after" blocks once
+# the step's work is done but before its checkpoint is saved (for finalize_report: after the
+# report file is written). Only the crash-resume tests set it; it does nothing otherwise.
+TEST_BLOCK_ENV = "HARNESS_TEST_BLOCK_IN"
+
+
+def block_for_crash_test(step: str, where: str = "before") -> None:
+    wanted = os.environ.get(TEST_BLOCK_ENV)
+    if not wanted:
+        return
+    name, _, when = wanted.partition(":")
+    if name != step or (when or "before") != where:
+        return
+    from langgraph.config import get_config
+
+    try:
+        run_id = get_config()["configurable"].get("thread_id")
+    except RuntimeError:
+        run_id = None
+    marker = os.environ.get("HARNESS_TEST_BLOCK_MARKER")
+    if marker:
+        info = {"step": step, "where": where, "run_id": run_id, "pid": os.getpid()}
+        tmp = f"{marker}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(info, handle)
+        os.replace(tmp, marker)
+    time.sleep(float(os.environ.get("HARNESS_TEST_BLOCK_SECONDS", "120")))
+
+
 def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepFn:
     def node(state: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
         info = runtime.execution_info
@@ -50,7 +84,9 @@ def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepF
         events = [*earlier, emit("tool_start", step, attempt=attempt)]
         try:
             policy.check_tool(step)
+            block_for_crash_test(step)
             update = fn(state, runtime)
+            block_for_crash_test(step, "after")
         except GraphBubbleUp:
             raise
         except HarnessError as exc:
@@ -62,7 +98,9 @@ def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepF
         except Exception as exc:
             will_retry = attempt < max_attempts
             events.append(
-                emit("tool_error", step, attempt=attempt, error=_describe(exc), will_retry=will_retry)
+                emit(
+                    "tool_error", step, attempt=attempt, error=_describe(exc), will_retry=will_retry
+                )
             )
             if will_retry:
                 _EARLIER_ATTEMPTS[key] = events

@@ -71,8 +71,11 @@ class SqlRegistry:
             self._run(statement)
 
     def add_run(self, run_id: str, topic: str, mode: str) -> None:
-        self._insert("harness_runs", ("run_id", "topic", "mode", "created_at"),
-                     (run_id, topic, mode, now_iso()))
+        self._insert(
+            "harness_runs",
+            ("run_id", "topic", "mode", "created_at"),
+            (run_id, topic, mode, now_iso()),
+        )
 
     def _records(self, sql: str, params: tuple = ()) -> list[RunRecord]:
         return [RunRecord(*row) for row in self._run(sql, params).fetchall()]
@@ -112,3 +115,11 @@ class SqlRegistry:
 class SqliteRegistry(SqlRegistry):
     def __init__(self, conn: Any):
         super().__init__(conn, "?")
+
+
+class PostgresRegistry(SqlRegistry):
+    """The same tables in PostgreSQL (psycopg, autocommit); `ON CONFLICT DO NOTHING` makes the
+    decision claim atomic across every worker process that shares the database."""
+
+    def __init__(self, conn: Any):
+        super().__init__(conn, "%s")

@@ -269,6 +269,14 @@ class Harness:
         if run.pending is None or run.interrupt_id is None:
             if run.status in TERMINAL_STATUSES:
                 raise AlreadyDecided(f"run {run.run_id} is already {run.status}; nothing to decide")
+            if (run.values.get("approval") or {}).get("decision"):
+                # Another caller's decision is being carried out right now (or its process
+                # stopped after the gate): this approval is decided either way.
+                decided = run.values["approval"]["decision"]
+                raise AlreadyDecided(
+                    f"run {run.run_id}: this approval was already decided ({decided}); "
+                    f"the run is {run.status}"
+                )
             raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
         payload = choice.model_dump(exclude_none=True)
         if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):

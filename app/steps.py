@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.errors import InputError, PolicyViolation
+from app.guard import block_for_crash_test
 from app.policy import Policy
 from app.report_writer import write_report_once
 from app.roles import Roles
@@ -126,9 +127,7 @@ class HarnessSteps:
                 "trace": trace,
             }
         # The gate comes next: record that a person's decision is now needed.
-        trace.append(
-            emit("approval_required", "review", output_path=state.get("output_path"))
-        )
+        trace.append(emit("approval_required", "review", output_path=state.get("output_path")))
         return {"review": result, "status": "waiting_approval", "trace": trace}
 
     def finalize_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
@@ -172,7 +171,10 @@ class HarnessSteps:
                 f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
                 for e in exc.errors()
             )
-            decision = interrupt({**request, "validation_error": problems}, response_schema=Decision)
+            decision = interrupt(
+                {**request, "validation_error": problems}, response_schema=Decision
+            )
+        block_for_crash_test("approval")  # test-only crash hook (app/guard.py); no-op otherwise
         return self.apply_decision(state, decision)
 
     def apply_decision(self, state: HarnessState, decision: Decision) -> dict[str, Any]:
@@ -188,7 +190,12 @@ class HarnessSteps:
             if decision.decision == "edit":
                 update["draft"] = decision.markdown
             update["trace"] = [
-                emit("approval_granted", "approval", edited=decision.decision == "edit", by=decision.by)
+                emit(
+                    "approval_granted",
+                    "approval",
+                    edited=decision.decision == "edit",
+                    by=decision.by,
+                )
             ]
             return update
         update["trace"] = [emit("approval_rejected", "approval", feedback=feedback or None)]
@@ -210,6 +217,7 @@ class HarnessSteps:
     # -- terminal bookkeeping -----------------------------------------------------------------
 
     def done(self, state: HarnessState) -> dict[str, Any]:
+        block_for_crash_test("done")  # test-only crash hook (app/guard.py); no-op otherwise
         report = state.get("report") or {}
         event = emit("run_completed", "done", path=report.get("path"), bytes=report.get("bytes"))
         return {"status": "completed", "trace": [event]}
