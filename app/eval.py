@@ -362,7 +362,7 @@ def run_case(case: Case, mode: str, settings: Settings) -> dict[str, Any]:
             decision = decisions.pop(0) if decisions else {"decision": "approve", "by": "eval"}
             run = h.decide(run.run_id, decision)
     except Exception as exc:  # a crash is a failed case, reported with the others
-        result.update(status="error", passed=False, steps=0, facts=0, citations=0,
+        result.update(status="error", passed=False, steps=0, facts=0, citations=0, tool_errors=0,
                       wall_s=round(time.perf_counter() - started, 3),
                       checks=[{"check": "run", "ok": False,
                                "detail": f"{type(exc).__name__}: {exc}"}])
@@ -381,6 +381,7 @@ def run_case(case: Case, mode: str, settings: Settings) -> dict[str, Any]:
         steps=(snapshot.metadata or {}).get("step", 0),
         facts=len(run.values.get("facts") or []),
         citations=cited_sources(run.values.get("draft") or ""),
+        tool_errors=sum(e.get("event") == "tool_error" for e in run.trace),
         wall_s=round(wall, 3),
         checks=checks,
     )
