@@ -149,3 +149,19 @@ def test_fixture_paths_are_relative_to_the_fixture_file(tmp_path):
     assert load_fixtures(path)[0].corpus == corpus.resolve()
     with pytest.raises(InputError, match="used twice"):
         load_fixtures(write(tmp_path, [{"name": "a", "topic": "t"}, {"name": "a", "topic": "t"}]))
+
+
+def test_the_fanout_mode_runs_and_draws_from_the_cli(cli):
+    """The second mode the eval compares is a first-class CLI mode, stored like any run."""
+    run = cli("run", "How do heat pumps work?", "--mode", "fanout", "--no-input", "--json")
+    assert run.returncode == 0, run.stderr
+    started = json.loads(run.stdout)
+    assert started["mode"] == "fanout" and started["status"] == "waiting_approval"
+    assert [s["status"] for s in started["pending"]["subquestions"]] == ["answered"] * 4
+    done = cli("approve", started["run_id"][:8], "--json")  # another process, same store
+    assert done.returncode == 0, done.stderr
+    assert Path(json.loads(done.stdout)["report"]["path"]).is_file()
+    workflow = json.loads(cli("workflow", "--mode", "fanout", "--format", "json").stdout)
+    assert {"from": "plan", "to": "research", "label": "fan_out", "conditional": True} in (
+        workflow["transitions"]
+    )
