@@ -70,3 +70,29 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# -- PostgreSQL: a throwaway database per test session ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database made from HARNESS_TEST_POSTGRES_URL, dropped at the end of the session.
+
+    Skips with a reason when the variable is unset; when it is set (CI) the tests run."""
+    base = os.environ.get("HARNESS_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("HARNESS_TEST_POSTGRES_URL is not set (CI sets it to a local PostgreSQL)")
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"harness_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
