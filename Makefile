@@ -8,7 +8,7 @@ EXTRAS ?= dev,server,postgres
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF
 TOPIC ?= How do heat pumps work?
 
-.PHONY: install install-local-llm demo test test-fast lint bench clean
+.PHONY: install install-local-llm demo test test-fast lint bench clean studio
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,10 @@ test-fast: install
 	$(PY) -m pytest tests/unit
 
 lint: install
-	$(VENV)/bin/ruff check app graphs tests bench
+	$(VENV)/bin/ruff check app graphs tests bench notebooks
+
+studio: install    # serves langgraph.json's graphs for LangGraph Studio (see README)
+	$(VENV)/bin/langgraph dev
 
 bench: install
 	$(PY) -m bench.run_all
