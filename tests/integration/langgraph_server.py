@@ -12,6 +12,7 @@ the body of the `with` raises, so a failing test shows what the server said.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -74,25 +75,33 @@ def log_tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
     return text if len(text) <= chars else "...\n" + text[-chars:]
 
 
-def wait_until_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> float:
-    """Poll GET /ok until it answers 200; returns the seconds it took."""
-    start = time.monotonic()
-    deadline = start + timeout
+def announced_url(log: Path, host: str) -> str | None:
+    """The API URL the server printed. `langgraph dev` moves to another port, with only a
+    warning, when the requested one was taken in the meantime: trust what it says it serves."""
+    match = re.search(r"API: \S*?(http://" + re.escape(host) + r":\d+)", log_tail(log, 10**6))
+    return match.group(1) if match else None
+
+
+def wait_until_ready(host: str, proc: subprocess.Popen, log: Path, timeout: float) -> str:
+    """Wait for the server's announced URL to answer GET /ok with 200; return that URL."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ServerStartError(
                 f"langgraph dev exited with code {proc.returncode} before answering\n"
                 + log_tail(log)
             )
-        try:
-            with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - start
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
+        url = announced_url(log, host)
+        if url:
+            try:
+                with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
+                    if response.status == 200:
+                        return url
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
         time.sleep(0.25)
     raise ServerStartError(
-        f"langgraph dev did not answer {url}/ok within {timeout:.0f}s\n" + log_tail(log)
+        f"langgraph dev did not answer within {timeout:.0f}s\n" + log_tail(log)
     )
 
 
@@ -132,7 +141,6 @@ def serve_langgraph_dev(
     """
     host = "127.0.0.1"
     port = free_port(host)
-    url = f"http://{host}:{port}"
     owned_dir = None if log_dir else tempfile.mkdtemp(prefix="langgraph-dev-")
     log = Path(log_dir or owned_dir) / f"langgraph-dev-{port}.log"
     args = [*langgraph_command(), "dev", "--no-browser", "--no-reload"]
@@ -158,7 +166,7 @@ def serve_langgraph_dev(
             start_new_session=True,
         )
     try:
-        wait_until_ready(url, proc, log, timeout)
+        url = wait_until_ready(host, proc, log, timeout)
         try:
             yield url
         except BaseException:
