@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
+from app.guard import block_for_crash_test
 from app.registry import RunRecord
 from app.roles import Roles
 from app.sources import load_folder, parse_documents, read_sources_file
@@ -279,6 +280,7 @@ class Harness:
                 )
             raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
         payload = choice.model_dump(exclude_none=True)
+        block_for_crash_test("claim")  # test-only hook (app/guard.py): two callers collide here
         if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):
             raise AlreadyDecided(
                 f"run {run.run_id}: this approval was already decided "
