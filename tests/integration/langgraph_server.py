@@ -7,6 +7,12 @@ The server runs as a child process on a free loopback port (`--no-browser --no-r
 analytics, LangSmith tracing and the version check (all network calls) switched off. It is
 stopped by its pid; its output goes to a log file whose tail is printed when startup fails or
 the body of the `with` raises, so a failing test shows what the server said.
+
+By default (`isolated=True`) it runs in a scratch directory that mirrors the project with
+symlinks, minus `.langgraph_api/` and `.env`: the threads it creates do not pile up in the
+developer's `.langgraph_api/` (which the server loads at every start and Studio lists), and a
+developer's `.env` (whose values override the environment) cannot leak in. The shipped
+langgraph.json is used as it is, as on a fresh clone.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ QUIET_ENV = {
     "LANGGRAPH_NO_VERSION_CHECK": "true",
 }
 LOG_TAIL_CHARS = 6000
+# Left out of the isolated working dir: server state, local settings, local run data.
+NOT_MIRRORED = frozenset({".langgraph_api", ".env", ".harness", ".git"})
 
 
 class ServerStartError(RuntimeError):
@@ -65,6 +73,15 @@ def server_available() -> str | None:
             "pip install -e '.[server]'"
         )
     return None
+
+
+def mirror_project(project: Path, scratch: Path) -> Path:
+    """A working dir whose entries are symlinks to the project's, except NOT_MIRRORED."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    for entry in project.iterdir():
+        if entry.name not in NOT_MIRRORED:
+            (scratch / entry.name).symlink_to(entry.resolve(), entry.is_dir())
+    return scratch
 
 
 def log_tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
@@ -132,17 +149,19 @@ def serve_langgraph_dev(
     config: str | Path | None = None,
     extra_args: Sequence[str] = (),
     log_dir: str | Path | None = None,
+    isolated: bool = True,
 ) -> Iterator[str]:
-    """Run `langgraph dev` in `cwd` (where langgraph.json is) and yield its base URL.
+    """Run `langgraph dev` for the project in `cwd` (where langgraph.json is); yield its base URL.
 
     `env` is added to this process's environment (e.g. HARNESS_HOME); a name mapped to None is
-    removed from it. `config` picks another
-    langgraph.json; `extra_args` go to `langgraph dev` (e.g. ["--n-jobs-per-worker", "10"]).
+    removed from it. `config` picks another langgraph.json; `extra_args` go to `langgraph dev`
+    (e.g. ["--n-jobs-per-worker", "10"]). `isolated=False` runs in `cwd` itself.
     """
     host = "127.0.0.1"
     port = free_port(host)
-    owned_dir = None if log_dir else tempfile.mkdtemp(prefix="langgraph-dev-")
-    log = Path(log_dir or owned_dir) / f"langgraph-dev-{port}.log"
+    scratch = Path(tempfile.mkdtemp(prefix="langgraph-dev-"))
+    log = Path(log_dir or scratch) / f"langgraph-dev-{port}.log"
+    workdir = mirror_project(Path(cwd), scratch / "project") if isolated else Path(cwd)
     args = [*langgraph_command(), "dev", "--no-browser", "--no-reload"]
     args += ["--host", host, "--port", str(port)]
     if config is not None:
@@ -158,7 +177,7 @@ def serve_langgraph_dev(
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
             args,
-            cwd=str(cwd),
+            cwd=str(workdir),
             env=full_env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
@@ -174,5 +193,4 @@ def serve_langgraph_dev(
             raise
     finally:
         stop_process(proc)
-        if owned_dir:
-            shutil.rmtree(owned_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,14 +1,14 @@
 """The graph served by `langgraph dev` (what LangGraph Studio talks to), driven with langgraph-sdk.
 
-One server for the module, started from the repo's own langgraph.json with HARNESS_HOME in a
-temp dir, so the reports it writes can be checked here. Each scenario uses its own thread and
+One server for the module, started from the repo's own langgraph.json (in a scratch mirror of
+the project, as on a fresh clone: no .env) with HARNESS_HOME in a temp dir, so the reports it
+writes can be checked here. Each scenario uses its own thread and
 topic.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -34,18 +34,6 @@ def _server_or_skip() -> None:
     pytest.skip(reason)
 
 
-def _config_for_test(tmp: Path) -> Path | None:
-    """The shipped langgraph.json, unless a developer's .env (which the server loads and which
-    overrides the process environment) could leak settings in: then the same config without it."""
-    if not (REPO / ".env").exists():
-        return None
-    config = json.loads((REPO / "langgraph.json").read_text())
-    config.pop("env", None)
-    path = tmp / "langgraph.json"
-    path.write_text(json.dumps(config))
-    return path
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     _server_or_skip()
@@ -56,7 +44,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     }
     env.update(HARNESS_HOME=str(home), HARNESS_RETRY_INTERVAL="0")
     started = time.monotonic()
-    with serve_langgraph_dev(REPO, env=env, timeout=120, config=_config_for_test(tmp)) as url:
+    # Isolated: the shipped langgraph.json, no developer .env, no threads left in the repo.
+    with serve_langgraph_dev(REPO, env=env, timeout=120) as url:
         yield {"url": url, "reports": home / "reports", "startup_s": time.monotonic() - started}
 
 
