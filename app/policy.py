@@ -7,6 +7,7 @@ Relative roots are taken from the policy file's folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -71,4 +72,6 @@ class Policy:
 
     def default_report_path(self, topic: str, run_id: str) -> Path:
         slug = re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-")[:60] or "report"
-        return self.allowed_write_roots[0] / f"{slug}-{run_id[:8]}.md"
+        # Hash the whole id: server thread ids (UUIDv7) share their leading characters.
+        tag = hashlib.sha256(run_id.encode()).hexdigest()[:10]
+        return self.allowed_write_roots[0] / f"{slug}-{tag}.md"

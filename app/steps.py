@@ -25,7 +25,6 @@ from app.tracing import emit, now_iso
 
 SEARCH_RESULTS_PER_QUESTION = 5
 MAX_TOPIC_CHARS = 500
-PREVIEW_CHARS = 4000
 
 
 def validate_topic(topic: object) -> str:
@@ -152,7 +151,8 @@ class HarnessSteps:
             "reason": "Writing the report to disk is a risky step and needs a person's approval.",
             "topic": state.get("topic"),
             "output_path": state.get("output_path"),
-            "draft": draft if len(draft) <= PREVIEW_CHARS else draft[:PREVIEW_CHARS] + "\n...",
+            # The whole draft: a reviewer editing in Studio starts from exactly this text.
+            "draft": draft,
             "draft_chars": len(draft),
             "review": state.get("review"),
             "revisions": state.get("revisions", 0),

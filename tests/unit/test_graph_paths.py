@@ -226,3 +226,27 @@ def test_trace_events_are_streamed_live_in_the_same_order(harness):
     seen = []
     run = harness.start(TOPIC, on_event=seen.append)
     assert seen == run.trace
+
+
+def test_time_ordered_run_ids_get_distinct_report_paths(harness):
+    # langgraph dev uses UUIDv7 thread ids: the same leading characters within a minute.
+    first = harness.start(TOPIC, run_id="01935f3a-0000-7000-8000-000000000001")
+    second = harness.start(TOPIC, run_id="01935f3a-0000-7000-8000-000000000002")
+    assert first.values["output_path"] != second.values["output_path"]
+    a, b = harness.approve(first.run_id), harness.approve(second.run_id)
+    assert a.values["report"]["already_written"] is False
+    assert b.values["report"]["already_written"] is False
+    assert a.report_path != b.report_path
+
+
+def test_the_gate_shows_the_whole_draft_however_long(settings):
+    from app.roles.drafting import OfflineDrafter
+
+    class LongDrafter(OfflineDrafter):
+        def draft(self, topic, facts, feedback):
+            return super().draft(topic, facts, feedback) + "\n" + "More detail. " * 1000
+
+    h = Harness.in_memory(settings, roles=roles_with(drafter=LongDrafter()))
+    run = h.start(TOPIC)
+    assert run.pending["draft"] == run.values["draft"]
+    assert len(run.pending["draft"]) > 10_000
