@@ -210,7 +210,9 @@ class Harness:
         return self._record(run_id).run_id
 
     def get(self, run_id: str | None) -> RunView:
-        record = self._record(run_id)
+        return self._view(self._record(run_id))
+
+    def _view(self, record: RunRecord) -> RunView:
         snapshot = self.graph(record.mode).get_state(self._config(record.run_id))
         values = dict(snapshot.values or {})
         pending, interrupt_id = None, None
@@ -236,7 +238,8 @@ class Harness:
         )
 
     def list(self, limit: int = 50) -> list[RunView]:
-        return [self.get(r.run_id) for r in self.store.registry.list_runs(limit)]
+        # From the listed records directly: looking each id up again cost a query per run.
+        return [self._view(r) for r in self.store.registry.list_runs(limit)]
 
     def pending(self, run_id: str | None) -> dict[str, Any]:
         run = self.get(run_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,10 +60,28 @@ def load_folder(folder: str | Path) -> tuple[Document, ...]:
         raise InputError(f"corpus folder not found: {path}")
     if not path.is_dir():
         raise InputError(f"corpus is not a folder: {path} (use --sources for a JSON file)")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+    files = _text_files(path)
     if not files:
         raise InputError(f"corpus folder has no .md or .txt files: {path}")
-    return _load_files(path.resolve(), tuple((str(p), p.stat().st_mtime_ns) for p in files))
+    return _load_files(path.resolve(), tuple(files))
+
+
+def _text_files(root: Path) -> list[tuple[str, int]]:
+    """The .md/.txt files under `root` with their mtimes, in path order, with one stat per file
+    and no Path objects: this runs in every search and extract step (bench/profile_hot_path)."""
+    found = []
+    for folder, _dirs, names in os.walk(root):  # like rglob: symlinked folders are not entered
+        for name in names:
+            if os.path.splitext(name)[1].lower() not in TEXT_SUFFIXES:
+                continue
+            file = os.path.join(folder, name)
+            try:
+                info = os.stat(file)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                found.append((file, info.st_mtime_ns))
+    return sorted(found, key=lambda item: item[0].split(os.sep))
 
 
 @lru_cache(maxsize=16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from app.sources import Document, tokenize
 from app.state import Fact
@@ -22,6 +23,13 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(body) if len(s.strip()) >= MIN_SENTENCE_CHARS]
 
 
+@lru_cache(maxsize=512)
+def sentence_terms(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A document's sentences with their terms. Cached: the same documents come back in every
+    run, and splitting and tokenizing them was most of this step's time (bench/profile_hot_path)."""
+    return tuple((s, frozenset(tokenize(s))) for s in split_sentences(text))
+
+
 def number_facts(facts: list[Fact]) -> list[Fact]:
     return [{**fact, "id": f"F{i}"} for i, fact in enumerate(facts, start=1)]
 
@@ -35,8 +43,7 @@ class OfflineFactExtractor:
         scored: list[tuple[float, int, Document, str]] = []
         order = 0
         for doc in documents:
-            for sentence in split_sentences(doc.text):
-                terms = set(tokenize(sentence))
+            for sentence, terms in sentence_terms(doc.text):
                 # Topic words count double: a fact must be about the subject, not only the angle.
                 score = len(terms & wanted) + len(terms & topic_terms)
                 if terms & topic_terms:
