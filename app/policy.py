@@ -39,15 +39,23 @@ class Policy:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read policy file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"policy file {path} is not UTF-8 text") from None
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             raise InputError(f"policy file {path} is not valid: {exc}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"policy file {path} must hold an object with allowed_write_roots")
         roots = data.get("allowed_write_roots")
         tools = data.get("disabled_tools", [])
         if not isinstance(roots, list) or not roots or not all(isinstance(r, str) for r in roots):
             raise InputError(f"policy file {path}: 'allowed_write_roots' must be a list of paths")
-        if not isinstance(tools, list) or not set(tools) <= KNOWN_TOOLS:
+        if (
+            not isinstance(tools, list)
+            or not all(isinstance(t, str) for t in tools)
+            or not set(tools) <= KNOWN_TOOLS
+        ):
             raise InputError(
                 f"policy file {path}: 'disabled_tools' must list some of {sorted(KNOWN_TOOLS)}"
             )
