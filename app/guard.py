@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 
 from app.errors import HarnessError, PolicyViolation
 from app.policy import Policy
+from app.secrets import scrub
 from app.tracing import emit
 
 StepFn = Callable[[dict[str, Any], Runtime], dict[str, Any]]
@@ -38,7 +39,9 @@ def failure_update(
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    # Library errors can quote credentials (a rejected Authorization header): mask them first.
+    text = scrub(str(exc)).strip()
+    text = text.splitlines()[0][:300] if text else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -92,9 +95,10 @@ def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepF
         except HarnessError as exc:
             # Input and policy problems do not get better by retrying.
             event = "policy_refused" if isinstance(exc, PolicyViolation) else "tool_error"
-            events.append(emit(event, step, attempt=attempt, error=str(exc), will_retry=False))
+            message = scrub(str(exc))
+            events.append(emit(event, step, attempt=attempt, error=message, will_retry=False))
             kind = "policy" if isinstance(exc, PolicyViolation) else "tool_error"
-            return failure_update(step, str(exc), attempt, kind, events)
+            return failure_update(step, message, attempt, kind, events)
         except Exception as exc:
             will_retry = attempt < max_attempts
             events.append(
@@ -110,7 +114,8 @@ def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepF
         ms = round((time.perf_counter() - started) * 1000, 1)
         own_events = update.pop("trace", [])
         events += [*own_events, emit("tool_ok", step, attempt=attempt, ms=ms)]
-        return {**update, "trace": events}
+        # What a step returns is checkpointed: no secret value may be in it.
+        return scrub({**update, "trace": events})
 
     node.__name__ = step
     return node
