@@ -20,7 +20,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from langgraph.constants import START
 from langgraph.types import StateSnapshot
 
 from app.errors import InputError, NotWaiting
@@ -189,10 +188,12 @@ def fork(
         raise NotWaiting(f"checkpoint {cid} is the end of run {run.run_id}; nothing to fork")
     writer = _writer(snapshot, by_id)
     if writer is None:
-        if (snapshot.metadata or {}).get("source") != "input":
-            raise InputError(f"checkpoint {cid} cannot be forked; pick one after a step")
-        writer = START  # the run's input: the copy starts at the first step
-    elif "," in writer:
+        # The input checkpoint holds the input only as a pending write, not as state values.
+        raise InputError(
+            f"checkpoint {cid} is before the first step; fork from a later checkpoint "
+            "(or start a new run)"
+        )
+    if "," in writer:
         raise InputError(
             f"checkpoint {cid} follows parallel steps ({writer}); fork from a later checkpoint"
         )

@@ -111,6 +111,8 @@ def test_fork_from_the_gate_without_feedback_waits_for_its_own_decision(
         (lambda h, r, rows: timetravel.fork(h, r, _cid(rows, "plan"), feedback="   "),
          InputError, "non-empty"),
         (lambda h, r, rows: timetravel.fork(h, r, ""), InputError, "give a checkpoint id"),
+        (lambda h, r, rows: timetravel.fork(h, r, rows[0]["checkpoint_id"]), InputError,
+         "before the first step"),
         (lambda h, r, rows: timetravel.checkpoints(h, "unknown-run"), HarnessError, "no run"),
     ],
 )
@@ -123,6 +125,18 @@ def test_time_travel_mistakes_are_clear_and_change_nothing(
         call(h, completed.run_id, rows)
     assert timetravel.checkpoints(h, completed.run_id) == rows
     assert [r.run_id for r in h.list()] == [completed.run_id]
+
+
+def test_fork_a_fanout_run_with_feedback(sqlite_harness):
+    h = sqlite_harness
+    run = h.start(TOPIC, mode="fanout")
+    rows = timetravel.checkpoints(h, run.run_id)
+    assert "research" in [r["after"] for r in rows]  # the parallel workers' step is listed
+    forked = timetravel.fork(h, run.run_id, _cid(rows, "draft_report"), feedback="Shorter")
+    assert forked.mode == "fanout" and forked.status == "waiting_approval"
+    assert "Shorter" in forked.pending["draft"]
+    assert forked.values["facts"] == h.get(run.run_id).values["facts"]
+    assert h.get(run.run_id).status == "waiting_approval"  # the original still waits
 
 
 def test_cli_history_checkpoints_replay_and_fork(cli, tmp_path):
