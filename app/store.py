@@ -24,9 +24,15 @@ class Store:
     description: str
 
 
-def connect_sqlite(path: str) -> sqlite3.Connection:
+def connect_sqlite(path: str, *, autocommit: bool = True) -> sqlite3.Connection:
     # WAL lets a CLI process read while another writes; busy timeout instead of "locked" errors.
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+    # The checkpointer's connection is not autocommit: SqliteSaver commits once per put and per
+    # put_writes, so all of a step's writes are one transaction (one fsync). In autocommit mode
+    # every written channel was its own transaction, which tripled the time of a run
+    # (bench/bench_overhead.py, docs/benchmarks.md).
+    conn = sqlite3.connect(
+        path, check_same_thread=False, timeout=30, isolation_level=None if autocommit else ""
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
@@ -45,7 +51,7 @@ def open_store(settings: Settings) -> Iterator[Store]:
     except OSError as exc:
         raise InputError(f"cannot create HARNESS_HOME {settings.home}: {exc.strerror}") from None
     path = str(settings.sqlite_path)
-    saver_conn, registry_conn = connect_sqlite(path), connect_sqlite(path)
+    saver_conn, registry_conn = connect_sqlite(path, autocommit=False), connect_sqlite(path)
     try:
         saver = SqliteSaver(saver_conn)
         saver.setup()

@@ -1,0 +1,104 @@
+"""Every benchmark in bench/ still runs (tiny sizes, `--quick`) and prints its figures and its
+ratio against the baseline it measures in the same run, so the scripts cannot rot.
+
+Targets are not asserted here (a loaded CI machine says little about speed); the scripts report
+them as met / not met. What is asserted is what a person running `make bench` relies on: exit 0,
+the named figures and ratio lines, and the same figures in the JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.langgraph_server import server_available
+
+pytestmark = pytest.mark.integration
+
+FIGURE = re.compile(r"^figure (\S+): (-?[\d,]+(?:\.\d+)?)", re.M)
+RATIO = re.compile(r"^ratio (\S+): (\d+(?:\.\d+)?)x", re.M)
+
+
+def run_bench(name: str, tmp_path: Path, *args: str, timeout: float = 180) -> tuple[str, dict]:
+    result_file = tmp_path / f"{name}.json"
+    env = {**os.environ, "HARNESS_HOME": str(tmp_path / "unused-home")}
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--quick", "--json", str(result_file), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.stdout.startswith(f"== {name}:"), proc.stdout[:500]
+    data = json.loads(result_file.read_text())
+    figures = {k: float(v.replace(",", "")) for k, v in FIGURE.findall(proc.stdout)}
+    ratios = {k: float(v) for k, v in RATIO.findall(proc.stdout)}
+    # What is printed is what is saved.
+    assert set(figures) == set(data["figures"])
+    assert set(ratios) == set(data["ratios"])
+    assert data["quick"] is True
+    return proc.stdout, {"figures": figures, "ratios": ratios, "json": data}
+
+
+def test_overhead_compares_the_harness_with_bare_langgraph_and_the_json_loop(tmp_path):
+    out, r = run_bench("bench_overhead", tmp_path)
+    for key in ("harness_runs_per_s", "bare_langgraph_runs_per_s", "json_loop_runs_per_s"):
+        assert r["figures"][key] > 0
+    ratio = r["ratios"]["harness_vs_bare_langgraph"]
+    expected = r["figures"]["harness_runs_per_s"] / r["figures"]["bare_langgraph_runs_per_s"]
+    assert ratio == pytest.approx(expected, abs=0.01)
+    assert re.search(r"ratio harness_vs_bare_langgraph: .*\[target >= 0\.7x: (met|NOT met)\]", out)
+    assert r["ratios"]["harness_vs_json_loop"] > 0
+
+
+def test_store_reports_bytes_per_run_growth_and_list_time(tmp_path):
+    out, r = run_bench("bench_store", tmp_path)
+    per_run = r["figures"]["bytes_per_completed_run"]
+    assert per_run > 0
+    assert r["figures"]["checkpoints_per_run"] >= 8  # one per step of a full run
+    # A revision adds checkpoints and trace events, so it adds bytes.
+    assert r["figures"]["bytes_per_run_rev1"] > r["figures"]["bytes_per_run_rev0"]
+    assert r["figures"]["trace_events_rev1"] > r["figures"]["trace_events_rev0"]
+    assert r["figures"]["list_20_runs_ms"] > 0
+    assert re.search(r"^target bytes_per_completed_run: .*(met|NOT met)$", out, re.M)
+    assert {"harness_vs_bare_langgraph_bytes", "list_api_vs_registry_query"} <= set(r["ratios"])
+
+
+def test_profile_splits_time_between_our_code_and_the_framework(tmp_path):
+    out, r = run_bench("profile_hot_path", tmp_path)
+    assert r["figures"]["self_ms_per_run[ours]"] > 0
+    assert r["figures"]["self_ms_per_run[langgraph]"] > 0
+    assert "app/" in out.split("ours, by self time")[1]  # names our hottest functions
+    assert 0 < r["ratios"]["ours_share_of_busy_time"] < 1
+
+
+def test_fanout_compares_concurrent_workers_with_one_at_a_time(tmp_path):
+    _out, r = run_bench("bench_fanout", tmp_path)
+    f = r["figures"]
+    assert f["fanout_to_gate_ms"] > 0 and f["sequential_to_gate_ms"] > 0
+    assert f["peak_model_calls_in_flight_sequential"] == 1
+    assert f["peak_model_calls_in_flight_fanout"] > 1  # the workers really overlap
+    expected = f["sequential_to_gate_ms"] / f["fanout_to_gate_ms"]
+    assert r["ratios"]["fanout_speedup_vs_sequential"] == pytest.approx(expected, rel=0.02)
+
+
+@pytest.mark.server
+def test_server_runs_concurrent_threads_to_completion(tmp_path):
+    reason = server_available()
+    if reason is not None:
+        if os.environ.get("HARNESS_REQUIRE_SERVER") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_SERVER=1 but {reason}")
+        pytest.skip(reason)
+    _out, r = run_bench("bench_server", tmp_path, "--threads", "3", timeout=300)
+    assert r["figures"]["concurrent_runs_completed"] == 3
+    assert r["figures"]["concurrent_p95_ms"] >= r["figures"]["concurrent_p50_ms"] > 0
+    assert r["ratios"]["concurrent_vs_sequential_throughput"] > 0
