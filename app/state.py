@@ -78,6 +78,16 @@ class FinalReport(TypedDict):
     already_written: bool
 
 
+class ModelIssue(TypedDict):
+    """A model answer a role could not use (or only partly): recorded, then a review finding."""
+
+    step: str
+    severity: Literal["error", "warning"]
+    problem: str
+    excerpt: str
+    provider: str
+
+
 class StepError(TypedDict):
     step: str
     message: str
@@ -106,6 +116,8 @@ class HarnessState(HarnessInput, total=False):
     error: StepError | None
     # Fan-out mode: each worker appends its record; the join sorts them by index.
     subquestions: Annotated[list[SubQuestion], operator.add]
+    # Model answers the roles could not use; the review step turns them into findings.
+    model_issues: Annotated[list[ModelIssue], operator.add]
     # Append-only: every node adds its events; checkpointed with the run.
     trace: Annotated[list[dict[str, Any]], operator.add]
 

@@ -19,8 +19,10 @@ from app.guard import block_for_crash_test
 from app.policy import Policy
 from app.report_writer import write_report_once
 from app.roles import Roles
+from app.roles.issues import collect_issues, issue_findings
+from app.roles.review import review_result
 from app.sources import index_for, load_documents
-from app.state import Decision, HarnessState, Match
+from app.state import Decision, HarnessState, Match, ModelIssue
 from app.tracing import emit, now_iso
 
 SEARCH_RESULTS_PER_QUESTION = 5
@@ -33,6 +35,27 @@ def validate_topic(topic: object) -> str:
     if len(topic) > MAX_TOPIC_CHARS:
         raise InputError(f"topic is longer than {MAX_TOPIC_CHARS} characters")
     return topic.strip()
+
+
+def with_issues(update: dict[str, Any], step: str, issues: list[ModelIssue]) -> dict[str, Any]:
+    """Record the model answers a role could not use: in state and as trace events."""
+    if issues:
+        update["model_issues"] = issues
+        update["trace"] = [
+            *update.get("trace", []),
+            *(
+                emit(
+                    "model_answer_problem",
+                    step,
+                    severity=i["severity"],
+                    problem=i["problem"],
+                    excerpt=i["excerpt"],
+                    provider=i["provider"],
+                )
+                for i in issues
+            ),
+        ]
+    return update
 
 
 def _run_id(runtime: Runtime) -> str:
@@ -54,8 +77,9 @@ class HarnessSteps:
         target = requested or self.policy.default_report_path(topic, _run_id(runtime))
         # Refuse a bad output path now, long before anything could be written.
         output_path = str(self.policy.check_write(target))
-        questions = self.roles.planner.plan(topic)
-        return {
+        with collect_issues() as issues:
+            questions = self.roles.planner.plan(topic)
+        update = {
             "topic": topic,
             "plan": questions,
             "output_path": output_path,
@@ -65,6 +89,7 @@ class HarnessSteps:
                 emit("plan_ready", "plan", questions=questions, roles=self.roles.providers())
             ],
         }
+        return with_issues(update, "plan", issues)
 
     def documents(self, state: HarnessState):
         return load_documents(state.get("sources"), self.settings.corpus)
@@ -87,7 +112,9 @@ class HarnessSteps:
         return sorted(best.values(), key=lambda m: -m["score"])
 
     def extract_facts(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
-        return {"facts": self.facts_for(state, state.get("plan") or [], state.get("matches") or [])}
+        with collect_issues() as issues:
+            facts = self.facts_for(state, state.get("plan") or [], state.get("matches") or [])
+        return with_issues({"facts": facts}, "extract_facts", issues)
 
     def facts_for(self, state: HarnessState, questions: list[str], matches: list[Match]):
         by_id = {d.source_id: d for d in self.documents(state)}
@@ -96,13 +123,23 @@ class HarnessSteps:
 
     def draft_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         feedback = state.get("feedback") or []
-        draft = self.roles.drafter.draft(state["topic"], state.get("facts") or [], feedback)
-        return {"draft": draft, "review": None, "approval": None}
+        with collect_issues() as issues:
+            draft = self.roles.drafter.draft(state["topic"], state.get("facts") or [], feedback)
+        update = {"draft": draft, "review": None, "approval": None}
+        return with_issues(update, "draft_report", issues)
 
     def review(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
-        result = self.roles.reviewer.review(
-            state["topic"], state.get("draft") or "", state.get("facts") or []
-        )
+        with collect_issues() as own:
+            result = self.roles.reviewer.review(
+                state["topic"], state.get("draft") or "", state.get("facts") or []
+            )
+        # Model answers that could not be used (this review's and earlier steps') are findings:
+        # errors among them fail the review, with the answer's excerpt on record.
+        issues = [*(state.get("model_issues") or []), *own]
+        if issues:
+            result = review_result(
+                [*result["findings"], *issue_findings(issues)], result["reviewer"]
+            )
         trace = [
             emit(
                 "draft_reviewed",
@@ -114,7 +151,7 @@ class HarnessSteps:
         ]
         if not result["passed"]:
             errors = [f["message"] for f in result["findings"] if f["severity"] == "error"]
-            return {
+            update = {
                 "review": result,
                 "status": "failed",
                 "error": {
@@ -125,9 +162,11 @@ class HarnessSteps:
                 },
                 "trace": trace,
             }
+            return with_issues(update, "review", own)
         # The gate comes next: record that a person's decision is now needed.
         trace.append(emit("approval_required", "review", output_path=state.get("output_path")))
-        return {"review": result, "status": "waiting_approval", "trace": trace}
+        update = {"review": result, "status": "waiting_approval", "trace": trace}
+        return with_issues(update, "review", own)
 
     def finalize_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         approval = state.get("approval") or {}

@@ -4,10 +4,13 @@ model-backed ones are chosen by `roles_for(settings)` when a model is configured
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.sources import Document
 from app.state import Fact, ReviewResult
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 
 class Planner(Protocol):
@@ -61,6 +64,12 @@ def offline_roles() -> Roles:
     return Roles(OfflinePlanner(), OfflineFactExtractor(), OfflineDrafter(), RuleReviewer())
 
 
-def roles_for(settings: object) -> Roles:
-    """The roles a run uses: offline unless a model is configured (see app/llm.py)."""
-    return offline_roles()
+def roles_for(settings: Settings) -> Roles:
+    """The roles a run uses: offline unless a model is configured (HARNESS_MODEL or
+    HARNESS_BASE_URL; see app/llm.py). The model client is built on first use."""
+    if not getattr(settings, "uses_model", False):
+        return offline_roles()
+    from app.llm import ModelCaller
+    from app.roles.model_roles import model_roles
+
+    return model_roles(ModelCaller.from_settings(settings))
