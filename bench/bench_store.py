@@ -87,6 +87,8 @@ def measure_runs(root: Path, name: str, runs: int, rejections: int) -> dict[str,
         "bytes_per_run": sum(delta.values()) / runs,
         "checkpoint_bytes_per_run": checkpoint_bytes(delta) / runs,
         "registry_bytes_per_run": (sum(delta.values()) - checkpoint_bytes(delta)) / runs,
+        "checkpoints_table_bytes_per_run": delta.get("checkpoints", 0) / runs,
+        "writes_table_bytes_per_run": delta.get("writes", 0) / runs,
         "checkpoints_per_run": count_checkpoints(settings.sqlite_path) / runs,
         "trace_events": len(values.get("trace") or []),
         "final_state_json_bytes": len(json.dumps(values)),
@@ -157,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         report.note(f"{runs} completed runs per measurement; bytes from dbstat (pages in use)")
         report.figure("bytes_per_completed_run", base["bytes_per_run"], "B", "{:,.0f}")
         report.figure("checkpoint_bytes_per_run", base["checkpoint_bytes_per_run"], "B", "{:,.0f}")
-        report.figure("registry_bytes_per_run", base["registry_bytes_per_run"], "B", "{:,.0f}")
+        for table in ("checkpoints_table", "writes_table", "registry"):
+            key = f"{table}_bytes_per_run"
+            report.figure(key, base[key], "B", "{:,.0f}")
         report.figure("checkpoints_per_run", base["checkpoints_per_run"], "", "{:.1f}")
         report.figure("final_state_json_bytes", base["final_state_json_bytes"], "B")
         report.figure("bare_langgraph_bytes_per_run", bare, "B", "{:,.0f}")
