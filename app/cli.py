@@ -25,8 +25,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain usage errors ("Error: ..."), no boxes in logs
 )
-out = Console(highlight=False, soft_wrap=True)
+# Piped output is not cut to rich's 80-column default: ids and paths must survive intact.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 RunId = Annotated[
@@ -192,9 +194,14 @@ def list_runs(
     if json_out:
         _print_json([r.summary() for r in runs])
         return
-    table = Table("run id", "status", "created", "topic", box=None)
+    table = Table(box=None)
+    table.add_column("run id", no_wrap=True, min_width=32)  # never cut: people copy it
+    table.add_column("status", no_wrap=True)
+    table.add_column("mode", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("topic", overflow="fold")
     for r in runs:
-        table.add_row(r.run_id, r.status, (r.created_at or "")[:19], escape(r.topic))
+        table.add_row(r.run_id, r.status, r.mode, (r.created_at or "")[:19], escape(r.topic))
     out.print(table if runs else "No runs yet.")
 
 
@@ -326,7 +333,7 @@ def workflow(
 
 
 # Commands of other areas live in their own modules and register on `app` when imported.
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ("app.cli_eval", "app.cli_timetravel")
+EXTRA_COMMAND_MODULES: tuple[str, ...] = ("app.cli_eval", "app.cli_timetravel", "app.cli_doctor")
 
 
 def _register_extra_commands() -> None:
@@ -339,13 +346,10 @@ def _register_extra_commands() -> None:
 def main() -> None:
     _register_extra_commands()
     try:
-        app()
+        app()  # typer reports usage mistakes itself: a short message, exit code 2
     except HarnessError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted; the run keeps its last checkpoint (see `harness resume`)")
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 
+from app.secrets import scrub
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def make_event(event: str, step: str, **detail: Any) -> dict[str, Any]:
-    return {"ts": now_iso(), "event": event, "step": step, **detail}
+    # Scrubbed here so no node, tool step or not, can stream or store a secret in an event.
+    return scrub({"ts": now_iso(), "event": event, "step": step, **detail})
 
 
 def emit(event: str, step: str, **detail: Any) -> dict[str, Any]:
