@@ -136,6 +136,13 @@ class Answer:
     mode: str = "prompt"
 
 
+def _completion_text(completion: Any) -> str:
+    try:
+        return completion.choices[0].message.content or ""
+    except (AttributeError, IndexError, TypeError):
+        return ""
+
+
 def _is_openai_chat(chat: BaseChatModel) -> bool:
     try:
         from langchain_openai.chat_models.base import BaseChatOpenAI
@@ -256,6 +263,18 @@ class ModelCaller:
         self, mode: str, messages: list[BaseMessage], schema: dict[str, Any]
     ) -> tuple[str, Any]:
         """Send in one mode; returns (raw text, parsed dict or None)."""
+        try:
+            return self._send_once(mode, messages, schema)
+        except openai.LengthFinishReasonError as exc:
+            # With a response format the client raises when max_tokens cut the answer off;
+            # the partial text is still an answer (the parser salvages complete items).
+            return _completion_text(exc.completion), None
+        except openai.ContentFilterFinishReasonError:
+            return "", None
+
+    def _send_once(
+        self, mode: str, messages: list[BaseMessage], schema: dict[str, Any]
+    ) -> tuple[str, Any]:
         chat = self.chat
         if mode == "json_schema":
             runnable = chat.with_structured_output(schema, method="json_schema", include_raw=True)

@@ -19,7 +19,9 @@ from typing import Any
 Reply = str | tuple[int, dict[str, Any]] | Callable[[dict[str, Any]], Any]
 
 
-def completion(content: str, model: str = "stub-model") -> dict[str, Any]:
+def completion(
+    content: str, model: str = "stub-model", finish_reason: str = "stop"
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
@@ -29,7 +31,7 @@ def completion(content: str, model: str = "stub-model") -> dict[str, Any]:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},

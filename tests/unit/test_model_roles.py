@@ -14,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from app.config import SAMPLE_CORPUS, Settings
-from app.llm import ModelCaller, ModelConfigError, provider_name
+from app.llm import ModelCaller, ModelConfigError, chat_model, provider_name
 from app.report_format import parse_report
 from app.roles import offline_roles, roles_for
 from app.roles.issues import collect_issues
@@ -28,7 +28,7 @@ from app.roles.model_roles import (
 from app.runs import Harness
 from app.sources import load_folder
 from tests.conftest import TOPIC
-from tests.unit.openai_stub import good_answer, openai_stub
+from tests.unit.openai_stub import completion, good_answer, openai_stub
 
 PROVIDER = "fake:test-model"
 
@@ -397,6 +397,19 @@ def test_the_endpoint_gets_bounded_output_and_the_mode_it_supports(settings) -> 
     assert third["response_format"]["type"] == "json_object"  # remembered
     assert first["max_tokens"] == 77 and first["max_completion_tokens"] == 77
     assert issues == []
+
+
+def test_an_answer_cut_off_by_max_tokens_is_salvaged_not_raised(settings) -> None:
+    # llama.cpp in grammar mode: the JSON is cut mid-string and finish_reason is "length",
+    # which makes the OpenAI client raise LengthFinishReasonError.
+    cut = '{"questions": ["How does a heat pump move heat?", "What do heat pumps co'
+    with openai_stub((200, completion(cut, "m", finish_reason="length"))) as stub:
+        local = settings.model_copy(update={"base_url": stub.url, "model": "m"})
+        caller = ModelCaller(chat_model(local), "stub", modes=("json_object",))
+        with collect_issues() as issues:
+            plan = ModelPlanner(caller).plan(TOPIC)
+    assert plan == ["How do heat pumps work", "How does a heat pump move heat?"]
+    assert issues == [] and len(stub.chat_requests()) == 1
 
 
 def test_a_wrong_key_is_refused_once_not_retried(settings) -> None:
