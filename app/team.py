@@ -23,8 +23,9 @@ from langgraph.runtime import Runtime
 from app.guard import StepFn, failure_update, tool_step
 from app.policy import Policy
 from app.roles.facts import number_facts
+from app.roles.issues import collect_issues
 from app.state import Fact, HarnessState, Match, SubQuestion, WorkerInput
-from app.steps import HarnessSteps
+from app.steps import HarnessSteps, with_issues
 from app.tracing import emit
 
 # The fan-out gathers evidence per question; the report keeps the best of it, balanced across
@@ -145,7 +146,9 @@ class TeamSteps(HarnessSteps):
         self.policy.check_tool("extract_facts")
         index, question = state["index"], state["question"]
         matches = self.search_questions(state, [question])
-        facts = self.facts_for(state, [question], matches) if matches else []
+        # Unusable model answers are recorded like in extract_facts, so the review sees them.
+        with collect_issues() as issues:
+            facts = self.facts_for(state, [question], matches) if matches else []
         facts = [{**f, "id": f"Q{index + 1}.F{n}"} for n, f in enumerate(facts, start=1)]
         info = runtime.execution_info
         record: SubQuestion = {
@@ -165,7 +168,7 @@ class TeamSteps(HarnessSteps):
             matches=len(matches),
             facts=len(facts),
         )
-        return {"subquestions": [record], "trace": [event]}
+        return with_issues({"subquestions": [record], "trace": [event]}, "research", issues)
 
     def join_facts(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         records = joined_records(state.get("subquestions") or [])

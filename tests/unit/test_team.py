@@ -215,3 +215,22 @@ def test_reject_with_feedback_redrafts_through_the_same_gate(settings):
     cancelled = h.reject(again.run_id)
     assert cancelled.status == "cancelled"
     assert_trace_follows_workflow(h.graph("fanout"), cancelled.trace)
+
+
+def test_an_unusable_model_answer_in_a_worker_reaches_the_review(settings):
+    from app.roles.issues import report_issue
+
+    class GarbledFacts(OfflineFactExtractor):
+        provider = "fake-model"
+
+        def extract(self, topic, questions, documents):
+            if "limitations" in questions[0]:
+                report_issue("research", "answer is not JSON", "Sure! Here are facts: ...")
+            return super().extract(topic, questions, documents)
+
+    run = fanout(settings, facts=GarbledFacts()).start("How do heat pumps work?", mode="fanout")
+    assert run.status == "failed"
+    assert run.values["error"]["kind"] == "review_failed"
+    assert "model_answer_problem" in events(run.trace)
+    messages = " ".join(f["message"] for f in run.values["review"]["findings"])
+    assert "answer is not JSON" in messages and "Sure! Here are facts" in messages
