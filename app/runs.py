@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -34,7 +34,8 @@ from app.store import Store, memory_store, open_store
 EventHandler = Callable[[dict[str, Any]], None]
 # "sync": each step's checkpoint is on disk before the next step starts, so a killed process
 # resumes from the last finished step and no step's side effect is applied twice.
-DURABILITY = "sync"
+Durability = Literal["sync", "async", "exit"]
+DURABILITY: Durability = "sync"
 MODES = ("linear", "fanout")
 
 
@@ -111,10 +112,18 @@ def parse_decision(payload: Decision | dict[str, Any]) -> Decision:
 
 
 class Harness:
-    def __init__(self, store: Store, settings: Settings | None = None, roles: Roles | None = None):
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        roles: Roles | None = None,
+        *,
+        durability: Durability = DURABILITY,
+    ):
         self.store = store
         self.settings = settings or Settings.from_env()
         self.roles = roles
+        self.durability = durability  # other modes exist for bench/bench_durability.py
         self._graphs: dict[str, CompiledStateGraph] = {}
 
     @classmethod
@@ -149,15 +158,21 @@ class Harness:
     def _config(run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
 
-    def _stream(
-        self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
-    ) -> RunView:
-        graph = self.graph(mode)
-        for kind, chunk in graph.stream(
-            payload, self._config(run_id), stream_mode=["custom"], durability=DURABILITY
+    def run_graph(
+        self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
+    ) -> None:
+        """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
+        each trace event to `on_event` as it happens."""
+        for kind, chunk in self.graph(mode).stream(
+            payload, config, stream_mode=["custom"], durability=self.durability
         ):
             if kind == "custom" and on_event is not None:
                 on_event(chunk)
+
+    def _stream(
+        self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
+    ) -> RunView:
+        self.run_graph(mode, payload, self._config(run_id), on_event)
         return self.get(run_id)
 
     # -- runs -------------------------------------------------------------------------------

@@ -128,19 +128,6 @@ def checkpoints(h: Harness, run_id: str | None) -> list[dict[str, Any]]:
     return rows
 
 
-def _stream(
-    h: Harness, mode: str, config: dict[str, Any], on_event: EventHandler | None
-) -> None:
-    from app.runs import DURABILITY
-
-    graph = h.graph(mode)
-    for kind, chunk in graph.stream(
-        None, config, stream_mode=["custom"], durability=DURABILITY
-    ):
-        if kind == "custom" and on_event is not None:
-            on_event(chunk)
-
-
 def replay(
     h: Harness,
     run_id: str | None,
@@ -155,7 +142,7 @@ def replay(
         raise NotWaiting(
             f"checkpoint {_cid(snapshot)} is the end of run {run.run_id}; nothing to replay"
         )
-    _stream(h, run.mode, _config(run.run_id, _cid(snapshot)), on_event)
+    h.run_graph(run.mode, None, _config(run.run_id, _cid(snapshot)), on_event)
     return h.get(run.run_id)
 
 
@@ -221,5 +208,5 @@ def fork(
     graph = h.graph(run.mode)
     graph.update_state(_config(new_id), values, as_node=writer)
     h.store.registry.add_run(new_id, run.topic or values.get("topic") or "", run.mode)
-    _stream(h, run.mode, _config(new_id), on_event)
+    h.run_graph(run.mode, None, _config(new_id), on_event)
     return h.get(new_id)

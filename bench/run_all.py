@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = (
     "bench_overhead",
+    "bench_durability",
     "bench_store",
     "bench_fanout",
     "bench_server",

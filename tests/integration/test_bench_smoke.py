@@ -60,6 +60,17 @@ def test_overhead_compares_the_harness_with_bare_langgraph_and_the_json_loop(tmp
     assert r["ratios"]["harness_vs_json_loop"] > 0
 
 
+def test_durability_times_each_mode_against_sync(tmp_path):
+    out, r = run_bench("bench_durability", tmp_path)
+    for mode in ("sync", "async", "exit"):
+        assert r["figures"][f"sqlite_{mode}_ms_per_run"] > 0
+    sync_ms = r["figures"]["sqlite_sync_ms_per_run"]
+    for mode in ("async", "exit"):
+        expected = sync_ms / r["figures"][f"sqlite_{mode}_ms_per_run"]
+        assert r["ratios"][f"sqlite_{mode}_vs_sync"] == pytest.approx(expected, abs=0.02)
+    assert "ratio sqlite_exit_vs_sync:" in out
+
+
 def test_store_reports_bytes_per_run_growth_and_list_time(tmp_path):
     out, r = run_bench("bench_store", tmp_path)
     per_run = r["figures"]["bytes_per_completed_run"]

@@ -1,0 +1,80 @@
+"""Durability modes: time per full offline run (start to the gate, approve, report) with
+LangGraph's `durability="sync"` (what the harness uses), `"async"` and `"exit"`, on the SQLite
+store and, with `--postgres URL` (runs are left in that database), on PostgreSQL.
+
+`sync` is the baseline: the ratios say how much faster the weaker modes are, i.e. what the
+crash safety of `sync` costs (see README, Durability).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.runs import Harness
+from app.store import open_store
+from bench.common import (
+    TOPIC,
+    Report,
+    bench_settings,
+    median,
+    parser,
+    quiet_env,
+    temp_home,
+    timed,
+)
+
+MODES = ("sync", "async", "exit")
+
+
+def batch(h: Harness, n: int) -> None:
+    for _ in range(n):
+        run = h.start(TOPIC)
+        assert run.status == "waiting_approval", run.status
+        assert h.approve(run.run_id).status == "completed"
+
+
+def measure(settings: Any, n: int, trials: int) -> dict[str, float]:
+    """Milliseconds per run for each mode; trials interleave the modes to share the noise."""
+    times: dict[str, list[float]] = {mode: [] for mode in MODES}
+    with open_store(settings) as store:
+        harnesses = {mode: Harness(store, settings, durability=mode) for mode in MODES}
+        for h in harnesses.values():
+            batch(h, 1)  # warm-up: graph compilation, corpus cache, pages
+        for _ in range(trials):
+            for mode, h in harnesses.items():
+                times[mode].append(timed(lambda h=h: batch(h, n))[0])
+    return {mode: 1000 * median(values) / n for mode, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, help="runs per trial (default 40, quick 2)")
+    p.add_argument("--trials", type=int, help="interleaved trials; the median counts (default 3)")
+    p.add_argument("--postgres", metavar="URL", help="also measure on this PostgreSQL database")
+    args = p.parse_args(argv)
+    quiet_env()
+    n = args.runs or (2 if args.quick else 40)
+    trials = args.trials or (1 if args.quick else 3)
+    report = Report("bench_durability", "time per run by durability mode", args)
+    report.note(f"{n} runs per trial, {trials} trial(s); baseline: durability='sync'")
+
+    stores: dict[str, dict[str, str]] = {"sqlite": {}}
+    if args.postgres:
+        stores["postgres"] = {"database_url": args.postgres}
+    for store_name, extra in stores.items():
+        with temp_home() as home:
+            ms = measure(bench_settings(home, **extra), n, trials)
+        for mode in MODES:
+            report.figure(f"{store_name}_{mode}_ms_per_run", ms[mode], "ms")
+        for mode in ("async", "exit"):
+            report.ratio(
+                f"{store_name}_{mode}_vs_sync",
+                ms["sync"] / ms[mode],
+                meaning=f"how much faster '{mode}' is than 'sync' (>1: faster)",
+            )
+    report.save()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
