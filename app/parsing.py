@@ -55,18 +55,11 @@ def answer_text(content: Any) -> str:
 # -- scanning helpers (aware of strings, so brackets and commas inside text do not count) -------
 
 
-def _balanced_end(text: str, start: int) -> tuple[int, list[int]]:
-    """Scan from an opening bracket. Returns (index after the matching close or -1, cut points).
-
-    A cut point is an index where the value so far could be closed cleanly (after a complete
-    element of an array or member of an object); it lets a truncated answer be salvaged.
-    """
-    stack: list[str] = []
+def _structural(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, char) of every character outside string literals, quotes excluded."""
     quote: str | None = None
     escaped = False
-    cuts: list[int] = []
-    i = start
-    while i < len(text):
+    for i in range(start, len(text)):
         ch = text[i]
         if quote:
             if escaped:
@@ -77,7 +70,20 @@ def _balanced_end(text: str, start: int) -> tuple[int, list[int]]:
                 quote = None
         elif ch in "\"'":
             quote = ch
-        elif ch in "[{":
+        else:
+            yield i, ch
+
+
+def _balanced_end(text: str, start: int) -> tuple[int, list[int]]:
+    """Where the value opening at `start` ends (-1 if it never closes), and its cut points.
+
+    A cut point is an index where the value so far could be closed cleanly (after a complete
+    element of an array or member of an object); it lets a truncated answer be salvaged.
+    """
+    stack: list[str] = []
+    cuts: list[int] = []
+    for i, ch in _structural(text, start):
+        if ch in "[{":
             stack.append("]" if ch == "[" else "}")
         elif ch in "]}":
             if not stack or stack[-1] != ch:
@@ -88,7 +94,6 @@ def _balanced_end(text: str, start: int) -> tuple[int, list[int]]:
             cuts.append(i + 1)
         elif ch == ",":
             cuts.append(i)
-        i += 1
     return -1, cuts
 
 
@@ -96,19 +101,8 @@ def _close_truncated(fragment: str, cut: int) -> str:
     """Close every bracket still open at `cut` (the answer stopped in the middle)."""
     head = fragment[:cut].rstrip().rstrip(",")
     stack: list[str] = []
-    quote: str | None = None
-    escaped = False
-    for ch in head:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
+    for _, ch in _structural(head):
+        if ch in "[{":
             stack.append("]" if ch == "[" else "}")
         elif ch in "]}" and stack:
             stack.pop()

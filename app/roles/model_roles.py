@@ -43,6 +43,20 @@ def _cap(items: Any, limit: int) -> Any:
     return items[:limit] if isinstance(items, list) else items
 
 
+def _valid_items(items: Any, model: type[BaseModel], limit: int) -> Any:
+    """The well-formed items of a list, at most `limit`: a small model often ends a list with a
+    broken one, which should not cost the good ones."""
+    if not isinstance(items, list):
+        return items
+    usable = []
+    for item in items:
+        try:
+            usable.append(model.model_validate(item))
+        except ValueError:
+            continue
+    return usable[:limit]
+
+
 # -- answer schemas (what the model is asked for; bounded on the wire, truncated on receipt) ----
 
 
@@ -85,16 +99,7 @@ class FactsAnswer(BaseModel):
     @field_validator("facts", mode="before")
     @classmethod
     def _bound(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        # Keep the well-formed items; a small model often ends a list with a broken one.
-        usable = []
-        for item in value:
-            try:
-                usable.append(FactItem.model_validate(item))
-            except ValueError:
-                continue
-        return usable[:MAX_FACTS]
+        return _valid_items(value, FactItem, MAX_FACTS)
 
 
 class DraftAnswer(BaseModel):
@@ -145,15 +150,7 @@ class ReviewAnswer(BaseModel):
     @field_validator("findings", mode="before")
     @classmethod
     def _bound(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        usable = []
-        for item in value:
-            try:
-                usable.append(FindingItem.model_validate(item))
-            except ValueError:
-                continue
-        return usable[:MAX_FINDINGS]
+        return _valid_items(value, FindingItem, MAX_FINDINGS)
 
 
 def _with_enum(schema: dict[str, Any], path: tuple[str, ...], values: list[str]) -> dict[str, Any]:
