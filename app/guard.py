@@ -114,8 +114,9 @@ def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepF
         ms = round((time.perf_counter() - started) * 1000, 1)
         own_events = update.pop("trace", [])
         events += [*own_events, emit("tool_ok", step, attempt=attempt, ms=ms)]
-        # What a step returns is checkpointed: no secret value may be in it.
-        return scrub({**update, "trace": events})
+        # What a step returns is checkpointed: no secret value may be in it. Trace events are
+        # already scrubbed where they are made (app/tracing.make_event); the rest is done here.
+        return {**scrub(update), "trace": events}
 
     node.__name__ = step
     return node
