@@ -7,12 +7,18 @@ the pydantic models validate what crosses a boundary (resume payloads, model ans
 from __future__ import annotations
 
 import operator
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Status = Literal["running", "waiting_approval", "completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+def now_iso() -> str:
+    """The one timestamp format of state records, trace events and the run registry."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class SourcesSpec(TypedDict, total=False):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.runs import Harness
-from app.store import open_store
+from app.service.runs import Harness
+from app.store.factory import open_store
 from bench.common import (
     TOPIC,
     Report,

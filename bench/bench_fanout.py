@@ -22,10 +22,10 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from app.roles import Roles, offline_roles
-from app.roles.facts import OfflineFactExtractor
-from app.runs import DURABILITY
-from app.store import open_store
+from app.research.facts import OfflineFactExtractor
+from app.research.roles import Roles, offline_roles
+from app.service.runs import DURABILITY
+from app.store.factory import open_store
 from bench.common import TOPIC, Report, bench_settings, median, parser, quiet_env, temp_home, timed
 from graphs.harness import build_graph as build_linear
 from graphs.research_team import build_graph as build_fanout

@@ -25,12 +25,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, interrupt
 
 from app.config import Settings
-from app.policy import Policy
-from app.roles import offline_roles
-from app.runs import DURABILITY, Harness
+from app.nodes.steps import HarnessSteps
+from app.research.roles import offline_roles
+from app.safety.policy import Policy
+from app.service.runs import DURABILITY, Harness
 from app.state import Decision
-from app.steps import HarnessSteps
-from app.store import Store, open_store
+from app.store.factory import Store, open_store
 from bench.common import TOPIC, Report, bench_settings, median, parser, quiet_env, temp_home, timed
 
 TOOL_STEPS = ("plan", "search", "extract_facts", "draft_report", "review", "finalize_report")

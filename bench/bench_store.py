@@ -19,8 +19,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.runs import Harness
-from app.store import open_store
+from app.service.runs import Harness
+from app.store.factory import open_store
 from bench.bench_overhead import bare_batch, build_bare_graph, loop_run, make_steps
 from bench.common import TOPIC, Report, bench_settings, median, parser, quiet_env, temp_home
 

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from app.runs import Harness
+from app.service.runs import Harness
 from bench.bench_overhead import harness_batch
 from bench.common import Report, bench_settings, parser, quiet_env, temp_home, timed
 

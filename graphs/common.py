@@ -7,10 +7,12 @@ from langgraph.graph import END, StateGraph
 from langgraph.types import RetryPolicy
 
 from app.config import Settings
-from app.guard import StepFn, tool_step
-from app.policy import Policy
-from app.roles import Roles, roles_for
-from app.steps import HarnessSteps, after_approval, after_review, after_tool
+from app.models.choice import roles_for
+from app.nodes.gate import after_approval
+from app.nodes.guard import StepFn, tool_step
+from app.nodes.steps import HarnessSteps, after_review, after_tool
+from app.research.roles import Roles
+from app.safety.policy import Policy
 
 
 def make_steps(settings: Settings | None, roles: Roles | None) -> HarnessSteps:

@@ -4,7 +4,7 @@ plan -> search -> extract_facts -> draft_report -> review -> approval -> finaliz
 with `tool_error` / `review_failed` edges to `failed` and rejection edges from the approval gate.
 
 `graph` is compiled without a checkpointer: `langgraph dev` and LangGraph Platform bring their
-own. The CLI and Python API call `build_graph(checkpointer=...)` with the store from app/store.py.
+own. The CLI and Python API call `build_graph(checkpointer=...)` with a store from app/store/.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from app.config import Settings
-from app.roles import Roles
+from app.research.roles import Roles
 from app.state import HarnessInput, HarnessState
 from graphs.common import add_report_tail, add_tool_node, make_steps, then
 

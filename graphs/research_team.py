@@ -17,10 +17,10 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from app.config import Settings
-from app.roles import Roles
+from app.nodes.fanout import TeamSteps, after_join, dispatch_payloads, worker_step
+from app.nodes.steps import after_tool
+from app.research.roles import Roles
 from app.state import HarnessInput, HarnessState, WorkerInput
-from app.steps import after_tool
-from app.team import TeamSteps, after_join, dispatch_payloads, worker_step
 from graphs.common import add_report_tail, add_tool_node, make_steps, retry_policy
 
 WORKER = "research"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.runs import Harness
+from app.service.runs import Harness
 
 REPO = Path(__file__).resolve().parents[1]
 HARNESS_BIN = Path(sys.executable).parent / "harness"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from langgraph.constants import END, START
 
-from app.roles import Roles, offline_roles
-from app.roles.facts import OfflineFactExtractor
-from app.workflow import edge_set, export_workflow
+from app.nodes.workflow import edge_set, export_workflow
+from app.research.facts import OfflineFactExtractor
+from app.research.roles import Roles, offline_roles
 
 
 class FlakyFacts(OfflineFactExtractor):

@@ -1,6 +1,6 @@
 """Two processes approve the same run at the same moment: one report, one clear refusal.
 
-The guard is the decision claim in the run registry (app/registry.py): inserting
+The guard is the decision claim in the run registry (app/store/registry.py): inserting
 (run_id, interrupt_id) succeeds for exactly one caller on SQLite and PostgreSQL alike; the loser
 gets "already decided" (exit 2), and a caller that arrives while the winner is still writing
 is told the same.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.runs import Harness
+from app.service.runs import Harness
 from tests.conftest import REPO, TOPIC, run_cli
 
 pytestmark = pytest.mark.integration

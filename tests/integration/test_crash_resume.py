@@ -1,7 +1,7 @@
 """A process killed with SIGKILL inside any step: `harness resume ID` finishes the run from the
 last checkpoint, no step's side effect happens twice, and there is exactly one report file.
 
-The test hook HARNESS_TEST_BLOCK_IN=<step>[:after] (app/guard.py, test-only) makes the process
+The test hook HARNESS_TEST_BLOCK_IN=<step>[:after] (app/nodes/guard.py, test-only) makes the process
 write a marker file and sleep inside that node, which is where the test kills it.
 """
 

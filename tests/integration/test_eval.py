@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import InputError
-from app.eval import load_fixtures, report_problems, run_eval
+from app.service.eval import load_fixtures, report_problems, run_eval
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.report_format import parse_report
-from app.runs import Harness
+from app.research.report_format import parse_report
+from app.service.runs import Harness
 from tests.conftest import TOPIC, run_cli
 from tests.integration.local_llm import MODEL_ALIAS, llama_cpp_available, serve_local_model
 

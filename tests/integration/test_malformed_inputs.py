@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from langgraph.types import Command
 
-from app import timetravel
 from app.config import Settings
 from app.errors import AlreadyDecided, HarnessError, InputError, NotWaiting, RunNotFound
-from app.runs import Harness
+from app.service import timetravel
+from app.service.runs import Harness
 from tests.conftest import TOPIC, run_cli
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ import pytest
 
 from app.config import Settings
 from app.errors import InputError
-from app.runs import Harness
-from app.store_postgres import open_postgres_store, redact
+from app.service.runs import Harness
+from app.store.postgres import open_postgres_store, redact
 from tests.conftest import REPO, TOPIC, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.roles import Roles, offline_roles
-from app.runs import Harness
-from app.secrets import scrub, secret_values
+from app.research.roles import Roles, offline_roles
+from app.safety.secrets import scrub, secret_values
+from app.service.runs import Harness
 from tests.conftest import TOPIC, run_cli
 
 pytestmark = pytest.mark.integration

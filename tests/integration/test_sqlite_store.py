@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from app.runs import Harness
+from app.service.runs import Harness
 
 pytestmark = pytest.mark.integration
 TOPIC = "How do heat pumps work?"
@@ -13,7 +13,7 @@ TOPIC = "How do heat pumps work?"
 
 def test_a_new_process_finds_and_approves_a_run_from_the_file(settings):
     script = (
-        "from app.runs import Harness\n"
+        "from app.service.runs import Harness\n"
         f"with Harness.open() as h: print(h.start({TOPIC!r}).run_id)\n"
     )
     env = {"HARNESS_HOME": str(settings.home), "PATH": ""}

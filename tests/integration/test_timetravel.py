@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app import timetravel
 from app.errors import HarnessError, InputError, NotWaiting
+from app.service import timetravel
 from tests.conftest import TOPIC
 
 pytestmark = pytest.mark.integration

@@ -44,7 +44,7 @@ def _each(items: list[str], fn) -> list[dict[str, Any]]:
 
 
 def _harness_call(method: str):
-    from app.runs import Harness
+    from app.service.runs import Harness
 
     def call(item: str) -> dict[str, Any]:
         # Each thread has its own store connection, as separate workers would.
@@ -58,11 +58,11 @@ def _harness_call(method: str):
 def main(argv: list[str]) -> int:
     command, go_at, items = argv[0], float(argv[1]), argv[2:]
     if command == "cli":
-        from app import cli
+        from app.cli.main import main as cli_main
 
         _wait(go_at)
         sys.argv = ["harness", *items]
-        cli.main()
+        cli_main()
         return 0
     call = _harness_call(command)
     _wait(go_at)

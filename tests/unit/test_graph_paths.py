@@ -7,7 +7,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from app.errors import AlreadyDecided, InputError, NotWaiting
-from app.runs import Harness
+from app.service.runs import Harness
 from graphs.harness import build_graph
 from tests.helpers import FlakyFacts, assert_trace_follows_workflow, events, roles_with
 
@@ -240,7 +240,7 @@ def test_time_ordered_run_ids_get_distinct_report_paths(harness):
 
 
 def test_the_gate_shows_the_whole_draft_however_long(settings):
-    from app.roles.drafting import OfflineDrafter
+    from app.research.drafting import OfflineDrafter
 
     class LongDrafter(OfflineDrafter):
         def draft(self, topic, facts, feedback):

@@ -14,19 +14,20 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from app.config import SAMPLE_CORPUS, Settings
-from app.llm import ModelCaller, ModelConfigError, chat_model, provider_name
-from app.report_format import parse_report
-from app.roles import offline_roles, roles_for
-from app.roles.issues import collect_issues
-from app.roles.model_roles import (
+from app.models.chat import ModelCaller, ModelConfigError, chat_model, provider_name
+from app.models.choice import roles_for
+from app.models.issues import collect_issues
+from app.models.roles import (
     ModelDrafter,
     ModelFactExtractor,
     ModelPlanner,
     ModelReviewer,
     model_roles,
 )
-from app.runs import Harness
-from app.sources import load_folder
+from app.research.report_format import parse_report
+from app.research.roles import offline_roles
+from app.research.sources import load_folder
+from app.service.runs import Harness
 from tests.conftest import TOPIC
 from tests.unit.openai_stub import completion, good_answer, openai_stub
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from app.parsing import AnswerParseError, excerpt, parse_answer, parse_json_answer
+from app.models.parsing import AnswerParseError, excerpt, parse_answer, parse_json_answer
 
 
 class Plan(BaseModel):

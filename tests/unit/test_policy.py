@@ -9,8 +9,8 @@ import pytest
 
 from app.config import Settings
 from app.errors import InputError, PolicyViolation
-from app.policy import Policy
-from app.runs import Harness
+from app.safety.policy import Policy
+from app.service.runs import Harness
 from tests.conftest import TOPIC
 
 

@@ -1,6 +1,6 @@
 import hashlib
 
-from app.report_writer import write_report_once
+from app.safety.report_writer import write_report_once
 
 
 def test_report_is_written_atomically_with_its_hash(tmp_path):

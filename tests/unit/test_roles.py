@@ -1,10 +1,10 @@
 from app.config import SAMPLE_CORPUS
-from app.report_format import parse_report, render_report
-from app.roles.drafting import OfflineDrafter
-from app.roles.facts import OfflineFactExtractor, split_sentences
-from app.roles.planner import OfflinePlanner
-from app.roles.review import RuleReviewer
-from app.sources import load_folder
+from app.research.drafting import OfflineDrafter
+from app.research.facts import OfflineFactExtractor, split_sentences
+from app.research.planner import OfflinePlanner
+from app.research.report_format import parse_report, render_report
+from app.research.review import RuleReviewer
+from app.research.sources import load_folder
 
 TOPIC = "How do heat pumps work?"
 

@@ -4,7 +4,13 @@ import pytest
 
 from app.config import SAMPLE_CORPUS
 from app.errors import InputError
-from app.sources import SearchIndex, load_folder, parse_documents, read_sources_file, tokenize
+from app.research.sources import (
+    SearchIndex,
+    load_folder,
+    parse_documents,
+    read_sources_file,
+    tokenize,
+)
 
 
 def test_sample_corpus_loads_a_dozen_titled_documents():
@@ -86,3 +92,17 @@ def test_tokenize_drops_stopwords_and_keeps_hyphenated_terms():
         "pump",
         "work",
     ]
+
+
+def test_relative_and_symlinked_corpus_paths_load_like_the_real_folder(tmp_path, monkeypatch):
+    real = tmp_path / "real" / "notes"
+    real.mkdir(parents=True)
+    (real / "a.md").write_text("# Alpha\nHeat pumps move heat.\n")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    expected = [(d.source_id, d.title) for d in load_folder(real)]
+    assert expected == [("a", "Alpha")]
+    assert [(d.source_id, d.title) for d in load_folder("real/notes")] == expected
+    assert [(d.source_id, d.title) for d in load_folder(link / "notes")] == expected
+    assert [(d.source_id, d.title) for d in load_folder("link/notes/")] == expected

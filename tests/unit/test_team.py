@@ -1,4 +1,4 @@
-"""The fan-out graph (graphs/research_team.py) and its worker/join domain (app/team.py)."""
+"""The fan-out graph (graphs/research_team.py) and its worker/join domain (app/nodes/fanout.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 import threading
 from pathlib import Path
 
-from app.roles.facts import OfflineFactExtractor
-from app.roles.planner import OfflinePlanner
-from app.runs import Harness
-from app.team import EVIDENCE_GAPS, joined_records, merge_facts
+from app.nodes.fanout import EVIDENCE_GAPS, joined_records, merge_facts
+from app.research.facts import OfflineFactExtractor
+from app.research.planner import OfflinePlanner
+from app.service.runs import Harness
 from tests.helpers import assert_trace_follows_workflow, events, roles_with
 
 TOPIC = "How do heat pumps work?"
@@ -218,7 +218,7 @@ def test_reject_with_feedback_redrafts_through_the_same_gate(settings):
 
 
 def test_an_unusable_model_answer_in_a_worker_reaches_the_review(settings):
-    from app.roles.issues import report_issue
+    from app.models.issues import report_issue
 
     class GarbledFacts(OfflineFactExtractor):
         provider = "fake-model"

@@ -1,6 +1,6 @@
 """The workflow export and drawing come from the compiled graph itself."""
 
-from app.workflow import edge_set, export_workflow, mermaid
+from app.nodes.workflow import edge_set, export_workflow, mermaid
 from graphs.harness import build_graph, graph
 
 

@@ -8,9 +8,9 @@ import threading
 
 from langgraph.constants import END, START
 
-from app.roles.facts import OfflineFactExtractor
-from app.runs import Harness
-from app.workflow import edge_set, export_workflow, mermaid
+from app.nodes.workflow import edge_set, export_workflow, mermaid
+from app.research.facts import OfflineFactExtractor
+from app.service.runs import Harness
 from graphs.harness import graph as linear_graph
 from graphs.research_team import build_graph, graph
 from tests.conftest import REPO

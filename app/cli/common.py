@@ -1,0 +1,118 @@
+"""What every `harness` command module shares: the typer app, the consoles, option types, and
+how a run is printed. Command modules import this; it imports none of them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+
+from app.config import Settings
+from app.errors import InputError
+from app.service.runs import RunView
+
+app = typer.Typer(
+    help="Approval-gated research reports on LangGraph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain usage errors ("Error: ..."), no boxes in logs
+)
+# Piped output is not cut to rich's 80-column default: ids and paths must survive intact.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+RunId = Annotated[
+    str | None, typer.Argument(help="Run id (or a unique prefix).", show_default=False)
+]
+Latest = Annotated[bool, typer.Option("--latest", help="Use the most recent run.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+By = Annotated[str | None, typer.Option("--by", help="Who decides (recorded in the trace).")]
+
+
+def current_settings() -> Settings:
+    return Settings.from_env()
+
+
+def pick_run(run_id: str | None, latest: bool) -> str | None:
+    if run_id and latest:
+        raise InputError("give a run id or --latest, not both")
+    if not run_id and not latest:
+        raise InputError("give a run id, or --latest for the most recent run")
+    return None if latest else run_id
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def event_line(event: dict[str, Any]) -> str:
+    detail = {k: v for k, v in event.items() if k not in ("ts", "event", "step")}
+    shown = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], {}))
+    return f"[dim]{event['ts'][11:23]}[/] {event['event']:<20} {event['step']:<16} {escape(shown)}"
+
+
+def live_printer(json_out: bool):
+    return None if json_out else (lambda e: out.print(event_line(e)))
+
+
+def show_gate(run: RunView, *, hint: bool = True) -> None:
+    pending = run.pending or {}
+    out.print(Panel(escape(pending.get("draft", "")), title="Draft", expand=False))
+    review = pending.get("review") or {}
+    verdict = "passed" if review.get("passed") else "failed"
+    out.print(f"Review: [bold]{verdict}[/] by {review.get('reviewer')}")
+    for finding in review.get("findings", []):
+        out.print(f"  - {finding['severity']}: {escape(finding['message'])}")
+    if pending.get("validation_error"):
+        out.print(f"[red]Last answer was invalid:[/] {escape(pending['validation_error'])}")
+    out.print(f"Proposed output: {pending.get('output_path')}")
+    if not hint:
+        return
+    short = run.run_id[:8]
+    out.print(
+        f"Waiting for approval. Decide with: harness approve {short} | "
+        f"harness edit {short} --file FILE | harness reject {short} --feedback TEXT"
+    )
+
+
+def print_run(run: RunView, json_out: bool) -> None:
+    if json_out:
+        data = run.summary()
+        data["pending"] = run.pending
+        print_json(data)
+    else:
+        out.print(f"Run [bold]{run.run_id}[/]: {run.status}")
+        if run.status == "waiting_approval":
+            show_gate(run)
+        elif run.status == "completed":
+            report = run.values.get("report") or {}
+            out.print(f"Report written to {report.get('path')} ({report.get('bytes')} bytes)")
+        elif run.status == "failed":
+            error = run.values.get("error") or {}
+            out.print(f"[red]Failed at {error.get('step')}:[/] {escape(str(error.get('message')))}")
+        elif run.status == "interrupted":
+            steps = ", ".join(run.next)
+            out.print(f"Stopped before {steps}; continue with: harness resume {run.run_id[:8]}")
+    if run.status == "failed":
+        raise typer.Exit(1)
+
+
+def read_markdown(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+    if not text.strip():
+        raise InputError(f"{path} is empty: an edit must contain the full report")
+    return text
+
+

@@ -1,0 +1,128 @@
+"""Run a tool step with its trace and failure bookkeeping.
+
+LangGraph's RetryPolicy re-runs a node that raises. We let it do that for every attempt but the
+last; on the last attempt the error is recorded in state (`error`, `status="failed"`) and the
+node returns normally, so the `tool_error` edge routes the run to `failed` instead of the
+exception escaping `invoke`. Writes of failed attempts are discarded by LangGraph, so the events
+of earlier attempts are kept here (per task, in process) and added to the final update.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+
+from app.errors import HarnessError, PolicyViolation
+from app.nodes.tracing import emit
+from app.safety.policy import Policy
+from app.safety.secrets import scrub
+
+StepFn = Callable[[dict[str, Any], Runtime], dict[str, Any]]
+
+_EARLIER_ATTEMPTS: dict[str, list[dict[str, Any]]] = {}
+
+
+def failure_update(
+    step: str, message: str, attempts: int, kind: str, trace: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": {"step": step, "message": message, "attempts": attempts, "kind": kind},
+        "trace": trace,
+    }
+
+
+def failed_kind(state: Mapping[str, Any]) -> str | None:
+    """The kind of failure a step recorded (what routing reads), or None."""
+    error = state.get("error")
+    return error.get("kind") if state.get("status") == "failed" and error else None
+
+
+def _describe(exc: BaseException) -> str:
+    # Library errors can quote credentials (a rejected Authorization header): mask them first.
+    text = scrub(str(exc)).strip()
+    text = text.splitlines()[0][:300] if text else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# -- test-only crash hook ------------------------------------------------------------------------
+# HARNESS_TEST_BLOCK_IN=<step>[:after] makes the process stop *inside* that node: it writes a
+# marker file (HARNESS_TEST_BLOCK_MARKER, JSON {step, where, run_id, pid}) and sleeps
+# (HARNESS_TEST_BLOCK_SECONDS, default 120) so a test can SIGKILL it there. ":after" blocks once
+# the step's work is done but before its checkpoint is saved (for finalize_report: after the
+# report file is written). Only the crash-resume tests set it; it does nothing otherwise.
+TEST_BLOCK_ENV = "HARNESS_TEST_BLOCK_IN"
+
+
+def block_for_crash_test(step: str, where: str = "before") -> None:
+    wanted = os.environ.get(TEST_BLOCK_ENV)
+    if not wanted:
+        return
+    name, _, when = wanted.partition(":")
+    if name != step or (when or "before") != where:
+        return
+    from langgraph.config import get_config
+
+    try:
+        run_id = get_config()["configurable"].get("thread_id")
+    except RuntimeError:
+        run_id = None
+    marker = os.environ.get("HARNESS_TEST_BLOCK_MARKER")
+    if marker:
+        info = {"step": step, "where": where, "run_id": run_id, "pid": os.getpid()}
+        tmp = f"{marker}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(info, handle)
+        os.replace(tmp, marker)
+    time.sleep(float(os.environ.get("HARNESS_TEST_BLOCK_SECONDS", "120")))
+
+
+def tool_step(step: str, fn: StepFn, policy: Policy, max_attempts: int) -> StepFn:
+    def node(state: dict[str, Any], runtime: Runtime) -> dict[str, Any]:
+        info = runtime.execution_info
+        attempt = info.node_attempt if info else 1
+        key = info.task_id if info else step
+        earlier = _EARLIER_ATTEMPTS.pop(key, []) if attempt > 1 else []
+        started = time.perf_counter()
+        events = [*earlier, emit("tool_start", step, attempt=attempt)]
+        try:
+            policy.check_tool(step)
+            block_for_crash_test(step)
+            update = fn(state, runtime)
+            block_for_crash_test(step, "after")
+        except GraphBubbleUp:
+            raise
+        except HarnessError as exc:
+            # Input and policy problems do not get better by retrying.
+            event = "policy_refused" if isinstance(exc, PolicyViolation) else "tool_error"
+            message = scrub(str(exc))
+            events.append(emit(event, step, attempt=attempt, error=message, will_retry=False))
+            kind = "policy" if isinstance(exc, PolicyViolation) else "tool_error"
+            return failure_update(step, message, attempt, kind, events)
+        except Exception as exc:
+            will_retry = attempt < max_attempts
+            events.append(
+                emit(
+                    "tool_error", step, attempt=attempt, error=_describe(exc), will_retry=will_retry
+                )
+            )
+            if will_retry:
+                _EARLIER_ATTEMPTS[key] = events
+                raise
+            message = f"{_describe(exc)} (after {attempt} attempts)"
+            return failure_update(step, message, attempt, "tool_error", events)
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        own_events = update.pop("trace", [])
+        events += [*own_events, emit("tool_ok", step, attempt=attempt, ms=ms)]
+        # What a step returns is checkpointed: no secret value may be in it. Trace events are
+        # already scrubbed where they are made (app/tracing.make_event); the rest is done here.
+        return {**scrub(update), "trace": events}
+
+    node.__name__ = step
+    return node

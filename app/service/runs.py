@@ -1,0 +1,334 @@
+"""The Python API: start runs, inspect them, decide at the gate, resume. Used by the CLI,
+notebooks and tests; it holds no graph logic of its own, only the graph and the store.
+
+    with Harness.open() as h:
+        run = h.start("How do heat pumps work?")
+        run.status                      # "waiting_approval"
+        run = h.approve(run.run_id)     # or h.edit(...), h.reject(..., feedback=...)
+        run.values["report"]["path"]
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+from pydantic import ValidationError
+
+from app.config import Settings
+from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
+from app.nodes.guard import block_for_crash_test
+from app.nodes.steps import validate_topic
+from app.research.roles import Roles
+from app.research.sources import load_folder, parse_documents, read_sources_file
+from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
+from app.store.factory import Store, memory_store, open_store
+from app.store.registry import RunRecord
+
+EventHandler = Callable[[dict[str, Any]], None]
+# "sync": each step's checkpoint is on disk before the next step starts, so a killed process
+# resumes from the last finished step and no step's side effect is applied twice.
+Durability = Literal["sync", "async", "exit"]
+DURABILITY: Durability = "sync"
+MODES = ("linear", "fanout")
+
+
+@dataclass
+class RunView:
+    run_id: str
+    status: str
+    values: dict[str, Any]
+    next: tuple[str, ...] = ()
+    pending: dict[str, Any] | None = None
+    interrupt_id: str | None = None
+    topic: str = ""
+    mode: str = "linear"
+    created_at: str | None = None
+    checkpoint_id: str | None = None
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def report_path(self) -> str | None:
+        return (self.values.get("report") or {}).get("path")
+
+    def summary(self) -> dict[str, Any]:
+        values = self.values
+        return {
+            "run_id": self.run_id,
+            "topic": self.topic or values.get("topic"),
+            "mode": self.mode,
+            "status": self.status,
+            "next": list(self.next),
+            "created_at": self.created_at,
+            "facts": len(values.get("facts") or []),
+            "sources": len({f["source_id"] for f in values.get("facts") or []}),
+            "revisions": values.get("revisions", 0),
+            "review": values.get("review"),
+            "output_path": values.get("output_path"),
+            "report": values.get("report"),
+            "error": values.get("error"),
+            "events": len(self.trace),
+        }
+
+
+def build_sources(
+    corpus: str | Path | None = None,
+    sources_file: str | Path | None = None,
+    documents: list[dict[str, str]] | None = None,
+) -> SourcesSpec | None:
+    """Validate the material up front so a bad path fails before any run is created."""
+    given = [x is not None for x in (corpus, sources_file, documents)]
+    if sum(given) > 1:
+        raise InputError("give only one of corpus, sources file or documents")
+    if corpus is not None:
+        path = Path(corpus).expanduser()
+        load_folder(path)
+        return {"kind": "corpus", "path": str(path.resolve())}
+    if sources_file is not None:
+        return {"kind": "inline", "documents": read_sources_file(sources_file)}
+    if documents is not None:
+        parse_documents(documents, "documents")
+        return {"kind": "inline", "documents": list(documents)}
+    return None
+
+
+def parse_decision(payload: Decision | dict[str, Any]) -> Decision:
+    if isinstance(payload, Decision):
+        return payload
+    if not isinstance(payload, dict):
+        raise InputError('a decision must be an object like {"decision": "approve"}')
+    try:
+        return Decision.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "decision"
+        raise InputError(f"invalid decision ({where}): {first['msg']}") from None
+
+
+class Harness:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        roles: Roles | None = None,
+        *,
+        durability: Durability = DURABILITY,
+    ):
+        self.store = store
+        self.settings = settings or Settings.from_env()
+        self.roles = roles
+        self.durability = durability  # other modes exist for bench/bench_durability.py
+        self._graphs: dict[str, CompiledStateGraph] = {}
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls, settings: Settings | None = None, roles: Roles | None = None
+    ) -> Iterator[Harness]:
+        settings = settings or Settings.from_env()
+        with open_store(settings) as store:
+            yield cls(store, settings, roles)
+
+    @classmethod
+    def in_memory(cls, settings: Settings | None = None, roles: Roles | None = None) -> Harness:
+        return cls(memory_store(), settings, roles)
+
+    # -- graphs -----------------------------------------------------------------------------
+
+    def graph(self, mode: str = "linear") -> CompiledStateGraph:
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        if mode not in self._graphs:
+            if mode == "fanout":
+                from graphs.research_team import build_graph
+            else:
+                from graphs.harness import build_graph
+            self._graphs[mode] = build_graph(
+                self.store.checkpointer, settings=self.settings, roles=self.roles
+            )
+        return self._graphs[mode]
+
+    @staticmethod
+    def _config(run_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": run_id}}
+
+    def run_graph(
+        self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
+    ) -> None:
+        """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
+        each trace event to `on_event` as it happens."""
+        for kind, chunk in self.graph(mode).stream(
+            payload, config, stream_mode=["custom"], durability=self.durability
+        ):
+            if kind == "custom" and on_event is not None:
+                on_event(chunk)
+
+    def _stream(
+        self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
+    ) -> RunView:
+        self.run_graph(mode, payload, self._config(run_id), on_event)
+        return self.get(run_id)
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start(
+        self,
+        topic: str,
+        *,
+        corpus: str | Path | None = None,
+        sources_file: str | Path | None = None,
+        documents: list[dict[str, str]] | None = None,
+        output_path: str | Path | None = None,
+        mode: str = "linear",
+        run_id: str | None = None,
+        on_event: EventHandler | None = None,
+    ) -> RunView:
+        topic = validate_topic(topic)
+        sources = build_sources(corpus, sources_file, documents)
+        self.graph(mode)  # validates the mode before anything is stored
+        run_id = run_id or uuid.uuid4().hex
+        if self.store.registry.get_run(run_id) is not None:
+            raise InputError(f"run {run_id} already exists")
+        payload: dict[str, Any] = {"topic": topic}
+        if sources:
+            payload["sources"] = sources
+        if output_path is not None:
+            payload["output_path"] = str(output_path)
+        self.store.registry.add_run(run_id, topic, mode)
+        return self._stream(mode, payload, run_id, on_event)
+
+    def _record(self, run_id: str | None) -> RunRecord:
+        if run_id is None or run_id in ("", "latest", "--latest"):
+            record = self.store.registry.latest_run()
+            if record is None:
+                raise RunNotFound("there are no runs yet")
+            return record
+        if not isinstance(run_id, str):
+            raise InputError("a run id must be a string")
+        record = self.store.registry.get_run(run_id)
+        if record is None:
+            matches = [
+                r for r in self.store.registry.list_runs(10_000) if r.run_id.startswith(run_id)
+            ]
+            if len(matches) == 1 and len(run_id) >= 6:
+                return matches[0]
+            raise RunNotFound(f"no run with id {run_id!r} (see `harness list`)")
+        return record
+
+    def resolve_id(self, run_id: str | None) -> str:
+        return self._record(run_id).run_id
+
+    def get(self, run_id: str | None) -> RunView:
+        return self._view(self._record(run_id))
+
+    def _view(self, record: RunRecord) -> RunView:
+        snapshot = self.graph(record.mode).get_state(self._config(record.run_id))
+        values = dict(snapshot.values or {})
+        pending, interrupt_id = None, None
+        if snapshot.interrupts:
+            pending, interrupt_id = snapshot.interrupts[0].value, snapshot.interrupts[0].id
+            status = "waiting_approval"
+        elif snapshot.next:
+            status = "interrupted"  # stopped between steps (crash, kill): `resume` continues it
+        else:
+            status = values.get("status") or "running"
+        return RunView(
+            run_id=record.run_id,
+            status=status,
+            values=values,
+            next=tuple(snapshot.next),
+            pending=pending,
+            interrupt_id=interrupt_id,
+            topic=record.topic,
+            mode=record.mode,
+            created_at=record.created_at,
+            checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
+            trace=list(values.get("trace") or []),
+        )
+
+    def list(self, limit: int = 50) -> list[RunView]:
+        # From the listed records directly: looking each id up again cost a query per run.
+        return [self._view(r) for r in self.store.registry.list_runs(limit)]
+
+    def pending(self, run_id: str | None) -> dict[str, Any]:
+        run = self.get(run_id)
+        if run.pending is None:
+            raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
+        return run.pending
+
+    def history(
+        self, run_id: str | None, *, event: str | None = None, tail: int | None = None
+    ) -> list[dict[str, Any]]:
+        trace = self.get(run_id).trace
+        if event:
+            trace = [e for e in trace if e.get("event") == event]
+        if tail is not None:
+            if tail < 0:
+                raise InputError("--tail must be zero or more")
+            trace = trace[-tail:] if tail else []
+        return trace
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def decide(
+        self,
+        run_id: str | None,
+        decision: Decision | dict[str, Any],
+        *,
+        on_event: EventHandler | None = None,
+    ) -> RunView:
+        choice = parse_decision(decision)
+        run = self.get(run_id)
+        if run.pending is None or run.interrupt_id is None:
+            if run.status in TERMINAL_STATUSES:
+                raise AlreadyDecided(f"run {run.run_id} is already {run.status}; nothing to decide")
+            if (run.values.get("approval") or {}).get("decision"):
+                # Another caller's decision is being carried out right now (or its process
+                # stopped after the gate): this approval is decided either way.
+                decided = run.values["approval"]["decision"]
+                raise AlreadyDecided(
+                    f"run {run.run_id}: this approval was already decided ({decided}); "
+                    f"the run is {run.status}"
+                )
+            raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
+        payload = choice.model_dump(exclude_none=True)
+        block_for_crash_test("claim")  # test-only hook: two callers collide here
+        if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):
+            raise AlreadyDecided(
+                f"run {run.run_id}: this approval was already decided "
+                f"(if that caller stopped, `harness resume {run.run_id[:8]}` finishes it)"
+            )
+        return self._stream(run.mode, Command(resume=payload), run.run_id, on_event)
+
+    def approve(self, run_id: str | None, *, by: str | None = None, **kw: Any) -> RunView:
+        return self.decide(run_id, {"decision": "approve", "by": by}, **kw)
+
+    def edit(
+        self, run_id: str | None, markdown: str, *, by: str | None = None, **kw: Any
+    ) -> RunView:
+        return self.decide(run_id, {"decision": "edit", "markdown": markdown, "by": by}, **kw)
+
+    def reject(
+        self, run_id: str | None, *, feedback: str | None = None, by: str | None = None, **kw: Any
+    ) -> RunView:
+        return self.decide(run_id, {"decision": "reject", "feedback": feedback, "by": by}, **kw)
+
+    def resume(self, run_id: str | None, *, on_event: EventHandler | None = None) -> RunView:
+        """Continue a run that stopped between steps, or finish a decision whose caller died."""
+        run = self.get(run_id)
+        if run.pending is not None and run.interrupt_id is not None:
+            claimed = self.store.registry.claimed_decision(run.run_id, run.interrupt_id)
+            if claimed is None:
+                raise NotWaiting(
+                    f"run {run.run_id} is waiting for approval: use approve, edit or reject"
+                )
+            return self._stream(run.mode, Command(resume=claimed), run.run_id, on_event)
+        if not run.next:
+            raise NotWaiting(f"run {run.run_id} is already {run.status}; nothing to resume")
+        return self._stream(run.mode, None, run.run_id, on_event)

@@ -1,0 +1,108 @@
+"""The PostgreSQL store: LangGraph's PostgresSaver plus the run registry in the same database.
+
+Selected by `HARNESS_DATABASE_URL=postgresql://...`. Every worker process that points at the same
+database sees the same runs, so any of them can approve, resume, list or show any run.
+
+The tables are created on first use. Several processes may start at the same moment against an
+empty database, so setup is serialised with a PostgreSQL advisory lock. The lock is taken by
+polling `pg_try_advisory_lock` rather than waiting in `pg_advisory_lock`: one of LangGraph's
+migrations is `CREATE INDEX CONCURRENTLY`, which waits for every open transaction, including a
+session blocked inside `pg_advisory_lock` - that would be a deadlock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from app.errors import InputError
+from app.store.base import Store
+from app.store.registry import PostgresRegistry
+
+# An arbitrary constant: "harness setup" as a 63-bit advisory lock key.
+SETUP_LOCK_KEY = 0x6861726E657373
+SETUP_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 10
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and `doctor`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "postgresql://(unparsable)"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _connect(url: str, **kwargs):
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            url, autocommit=True, prepare_threshold=0, connect_timeout=CONNECT_TIMEOUT_S, **kwargs
+        )
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot connect to {redact(url)}: {first}") from None
+    except psycopg.ProgrammingError as exc:
+        raise InputError(f"invalid HARNESS_DATABASE_URL {redact(url)}: {exc}") from None
+
+
+def _is_set_up(conn, migrations: int) -> bool:
+    row = conn.execute(
+        "SELECT to_regclass('checkpoint_migrations') IS NOT NULL,"
+        " to_regclass('harness_decisions') IS NOT NULL"
+    ).fetchone()
+    if not (row[0] and row[1]):
+        return False
+    version = conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone()[0]
+    return version is not None and version >= migrations - 1
+
+
+def setup_database(saver, registry: PostgresRegistry, conn) -> None:
+    """Create or migrate the tables once, whoever else is starting at the same moment."""
+    migrations = len(saver.MIGRATIONS)
+    if _is_set_up(conn, migrations):
+        return
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (SETUP_LOCK_KEY,)).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise InputError("timed out waiting for another process to set up the database")
+        time.sleep(0.05)
+    try:
+        if not _is_set_up(conn, migrations):
+            saver.setup()
+            registry.setup()
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
+@contextmanager
+def open_postgres_store(url: str) -> Iterator[Store]:
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+    except ImportError:
+        raise InputError(
+            "HARNESS_DATABASE_URL needs the postgres extra: pip install -e '.[postgres]'"
+        ) from None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"HARNESS_DATABASE_URL must start with postgresql://, got {redact(url)}")
+    saver_conn = _connect(url, row_factory=dict_row)
+    registry_conn = None
+    try:
+        registry_conn = _connect(url)
+        saver = PostgresSaver(saver_conn)
+        registry = PostgresRegistry(registry_conn)
+        setup_database(saver, registry, registry_conn)
+        yield Store(saver, registry, f"postgres:{redact(url)}")
+    finally:
+        saver_conn.close()
+        if registry_conn is not None:
+            registry_conn.close()
