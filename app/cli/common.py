@@ -15,7 +15,7 @@ from rich.panel import Panel
 
 from app.config import Settings
 from app.errors import InputError
-from app.service.runs import RunView
+from app.service.view import RunView
 
 app = typer.Typer(
     help="Approval-gated research reports on LangGraph.",

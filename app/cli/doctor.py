@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from app.cli.common import JsonOut, app, current_settings, err, out, print_json
 from app.config import Settings
-from app.models.chat import check_endpoint, provider_name
 from app.safety.secrets import scrub
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]+@")
@@ -24,6 +23,8 @@ def _safe(value: object) -> object:
 
 
 def doctor_report(settings: Settings, *, check: bool = True) -> dict[str, object]:
+    from app.models.chat import check_endpoint, provider_name  # loads openai: only here
+
     config = {key: _safe(value) for key, value in settings.public().items()}
     report: dict[str, object] = {"settings": config}
     if not settings.uses_model:

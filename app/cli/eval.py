@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from app.cli.common import JsonOut, app, current_settings, out, print_json
-from app.service.eval import load_fixtures, parse_modes, run_eval
 
 
 def _mode_table(mode: str, summary: dict[str, Any]) -> Table:
@@ -51,6 +50,8 @@ def eval_command(
     json_out: JsonOut = False,
 ) -> None:
     """Run fixture cases through each orchestration mode and compare the results."""
+    from app.service.eval import load_fixtures, parse_modes, run_eval  # the graphs: only here
+
     modes = parse_modes(mode)
     cases = load_fixtures(fixtures)
     summary = run_eval(cases, modes, current_settings())

@@ -20,8 +20,9 @@ from app.cli.common import (
     print_run,
 )
 from app.errors import InputError
-from app.service import timetravel
 from app.service.runs import Harness
+
+# app.service.timetravel loads the graph machinery: imported by the commands that use it.
 
 Checkpoint = Annotated[
     str | None,
@@ -37,6 +38,8 @@ def _need_checkpoint(checkpoint: str | None) -> str:
 
 def show_checkpoints(run_id: str | None, json_out: bool) -> None:
     """Print a run's checkpoints, oldest first (used by `harness history --checkpoints`)."""
+    from app.service import timetravel
+
     with Harness.open(current_settings()) as h:
         rows = timetravel.checkpoints(h, run_id)
     if json_out:
@@ -65,6 +68,8 @@ def replay(
     json_out: JsonOut = False,
 ) -> None:
     """Re-run a run from one of its checkpoints (a new branch of the same run)."""
+    from app.service import timetravel
+
     cid = _need_checkpoint(checkpoint)
     with Harness.open(current_settings()) as h:
         result = timetravel.replay(
@@ -85,6 +90,8 @@ def fork(
     json_out: JsonOut = False,
 ) -> None:
     """Start a new run from a copy of a checkpoint; the original run and report stay as they are."""
+    from app.service import timetravel
+
     cid = _need_checkpoint(checkpoint)
     with Harness.open(current_settings()) as h:
         source = pick_run(run_id, latest)

@@ -13,23 +13,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
 from pydantic import ValidationError
 
 from app.config import Settings
 from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
-from app.nodes.guard import block_for_crash_test
-from app.nodes.steps import validate_topic
-from app.research.roles import Roles
-from app.research.sources import load_folder, parse_documents, read_sources_file
+from app.service.view import RunView, run_view
 from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
+from app.store.snapshot import read_latest
+
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
+    from app.research.roles import Roles
+
+# The graph machinery (langgraph.graph, the nodes, the model client) is imported where a run
+# moves, not here: commands that only look at runs (`harness list`, `show`) never load it
+# (tests/integration/test_cli_imports.py, bench/bench_cli_startup.py).
 
 EventHandler = Callable[[dict[str, Any]], None]
 # "sync": each step's checkpoint is on disk before the next step starts, so a killed process
@@ -39,50 +43,14 @@ DURABILITY: Durability = "sync"
 MODES = ("linear", "fanout")
 
 
-@dataclass
-class RunView:
-    run_id: str
-    status: str
-    values: dict[str, Any]
-    next: tuple[str, ...] = ()
-    pending: dict[str, Any] | None = None
-    interrupt_id: str | None = None
-    topic: str = ""
-    mode: str = "linear"
-    created_at: str | None = None
-    checkpoint_id: str | None = None
-    trace: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def report_path(self) -> str | None:
-        return (self.values.get("report") or {}).get("path")
-
-    def summary(self) -> dict[str, Any]:
-        values = self.values
-        return {
-            "run_id": self.run_id,
-            "topic": self.topic or values.get("topic"),
-            "mode": self.mode,
-            "status": self.status,
-            "next": list(self.next),
-            "created_at": self.created_at,
-            "facts": len(values.get("facts") or []),
-            "sources": len({f["source_id"] for f in values.get("facts") or []}),
-            "revisions": values.get("revisions", 0),
-            "review": values.get("review"),
-            "output_path": values.get("output_path"),
-            "report": values.get("report"),
-            "error": values.get("error"),
-            "events": len(self.trace),
-        }
-
-
 def build_sources(
     corpus: str | Path | None = None,
     sources_file: str | Path | None = None,
     documents: list[dict[str, str]] | None = None,
 ) -> SourcesSpec | None:
     """Validate the material up front so a bad path fails before any run is created."""
+    from app.research.sources import load_folder, parse_documents, read_sources_file
+
     given = [x is not None for x in (corpus, sources_file, documents)]
     if sum(given) > 1:
         raise InputError("give only one of corpus, sources file or documents")
@@ -96,6 +64,12 @@ def build_sources(
         parse_documents(documents, "documents")
         return {"kind": "inline", "documents": list(documents)}
     return None
+
+
+def _command(resume: dict[str, Any]) -> Any:
+    from langgraph.types import Command
+
+    return Command(resume=resume)
 
 
 def parse_decision(payload: Decision | dict[str, Any]) -> Decision:
@@ -189,6 +163,8 @@ class Harness:
         run_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunView:
+        from app.nodes.steps import validate_topic
+
         topic = validate_topic(topic)
         sources = build_sources(corpus, sources_file, documents)
         self.graph(mode)  # validates the mode before anything is stored
@@ -228,28 +204,22 @@ class Harness:
         return self._view(self._record(run_id))
 
     def _view(self, record: RunRecord) -> RunView:
+        # Most runs sit on a checkpoint the saver alone can read (app/store/snapshot.py);
+        # the others are asked of the graph.
+        stored = read_latest(self.store.checkpointer, record.run_id)
+        if stored is not None:
+            interrupt = (
+                (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
+            )
+            return run_view(record, stored.values, stored.next, interrupt, stored.checkpoint_id)
         snapshot = self.graph(record.mode).get_state(self._config(record.run_id))
-        values = dict(snapshot.values or {})
-        pending, interrupt_id = None, None
-        if snapshot.interrupts:
-            pending, interrupt_id = snapshot.interrupts[0].value, snapshot.interrupts[0].id
-            status = "waiting_approval"
-        elif snapshot.next:
-            status = "interrupted"  # stopped between steps (crash, kill): `resume` continues it
-        else:
-            status = values.get("status") or "running"
-        return RunView(
-            run_id=record.run_id,
-            status=status,
-            values=values,
-            next=tuple(snapshot.next),
-            pending=pending,
-            interrupt_id=interrupt_id,
-            topic=record.topic,
-            mode=record.mode,
-            created_at=record.created_at,
-            checkpoint_id=(snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
-            trace=list(values.get("trace") or []),
+        first = snapshot.interrupts[0] if snapshot.interrupts else None
+        return run_view(
+            record,
+            snapshot.values,
+            tuple(snapshot.next),
+            (first.value, first.id) if first else None,
+            (snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
         )
 
     def list(self, limit: int = 50) -> list[RunView]:
@@ -298,13 +268,15 @@ class Harness:
                 )
             raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
         payload = choice.model_dump(exclude_none=True)
+        from app.nodes.guard import block_for_crash_test
+
         block_for_crash_test("claim")  # test-only hook: two callers collide here
         if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):
             raise AlreadyDecided(
                 f"run {run.run_id}: this approval was already decided "
                 f"(if that caller stopped, `harness resume {run.run_id[:8]}` finishes it)"
             )
-        return self._stream(run.mode, Command(resume=payload), run.run_id, on_event)
+        return self._stream(run.mode, _command(payload), run.run_id, on_event)
 
     def approve(self, run_id: str | None, *, by: str | None = None, **kw: Any) -> RunView:
         return self.decide(run_id, {"decision": "approve", "by": by}, **kw)
@@ -328,7 +300,7 @@ class Harness:
                 raise NotWaiting(
                     f"run {run.run_id} is waiting for approval: use approve, edit or reject"
                 )
-            return self._stream(run.mode, Command(resume=claimed), run.run_id, on_event)
+            return self._stream(run.mode, _command(claimed), run.run_id, on_event)
         if not run.next:
             raise NotWaiting(f"run {run.run_id} is already {run.status}; nothing to resume")
         return self._stream(run.mode, None, run.run_id, on_event)

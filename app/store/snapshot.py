@@ -1,0 +1,151 @@
+"""Read a run's current state straight from its latest checkpoint, without the compiled graph.
+
+`harness list` and `harness show` only look at runs. Building the graph to call `get_state`
+means importing `langgraph.graph` (about 1 s of CPU per process, langsmith and the SDK
+included), which is most of what those commands cost. For the checkpoints a run usually sits
+on - between steps, waiting at the gate, or finished - the snapshot is simple to read from the
+saver alone: the values are the state channels, the pending interrupt is the lone
+`__interrupt__` write, and the next steps are the nodes whose `branch:to:<node>` trigger is
+set and newer than what the node has seen (LangGraph's own rule, `pregel._algo._triggers`).
+
+Anything else (a step's writes saved without its checkpoint, a decision being applied, fan-out
+tasks in flight, subgraphs) returns None and the caller asks the graph. A conformance test
+compares this reader with `get_state` on every checkpoint of every kind of run
+(tests/unit/test_snapshot_reader.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import ormsgpack
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_KW_ARGS, JsonPlusSerializer
+
+from app.state import HarnessState
+
+# LangGraph's channel names (langgraph/_internal/_constants.py, graph/state.py); copied rather
+# than imported, because importing them loads the graph machinery this module exists to avoid.
+START = "__start__"
+INTERRUPT = "__interrupt__"
+TASKS = "__pregel_tasks"
+BRANCH_TO = "branch:to:"
+
+
+@dataclass(frozen=True)
+class StoredInterrupt:
+    """A pending interrupt as read here: LangGraph's `Interrupt` has the same two fields, but
+    decoding the real class imports `langgraph.types`, and with it langchain-core's tracers and
+    langsmith (0.3-0.4 s), for a record of two plain values."""
+
+    value: Any
+    id: str
+
+
+def _light_hook(stock: Callable[[int, bytes], Any]) -> Callable[[int, bytes], Any]:
+    def hook(code: int, data: bytes) -> Any:
+        if code == EXT_CONSTRUCTOR_KW_ARGS:
+            decoded = ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
+            if tuple(decoded[:2]) == ("langgraph.types", "Interrupt"):
+                return StoredInterrupt(decoded[2]["value"], decoded[2]["id"])
+        return stock(code, data)
+
+    return hook
+
+
+def _reader(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
+    """The same saver (same connection), decoding interrupts as `StoredInterrupt`. Savers with
+    another serializer than LangGraph's default are read as they are."""
+    serde = saver.serde
+    stock = getattr(serde, "_unpack_ext_hook", None)
+    if type(serde) is not JsonPlusSerializer or stock is None:
+        return saver
+    reader = copy.copy(saver)
+    light = copy.copy(serde)  # every setting as configured, one hook replaced
+    light._unpack_ext_hook = _light_hook(stock)
+    reader.serde = light
+    return reader
+
+
+@dataclass(frozen=True)
+class StoredState:
+    values: dict[str, Any]
+    next: tuple[str, ...]
+    interrupt_value: Any = None
+    interrupt_id: str | None = None
+    checkpoint_id: str | None = None
+
+
+@cache
+def _reducer_defaults() -> dict[str, type]:
+    """State keys with a reducer (`Annotated[list[...], operator.add]`): LangGraph shows them
+    as an empty value of their type before anything was written to them."""
+    hints = typing.get_type_hints(HarnessState, include_extras=True)
+    defaults = {}
+    for key, hint in hints.items():
+        if typing.get_origin(hint) is typing.Annotated:
+            base = typing.get_origin(hint.__origin__) or hint.__origin__
+            if isinstance(base, type) and any(callable(m) for m in hint.__metadata__):
+                defaults[key] = base
+    return defaults
+
+
+def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
+    values = checkpoint["channel_values"]
+    versions = checkpoint["channel_versions"]
+    seen_by_node = checkpoint.get("versions_seen") or {}
+    nodes = []
+    for channel in versions:
+        if channel == START:
+            node = START
+        elif channel.startswith(BRANCH_TO):
+            node = channel[len(BRANCH_TO) :]
+        else:
+            continue
+        if channel not in values:  # consumed: not available any more
+            continue
+        seen = seen_by_node.get(node)
+        if seen is None or channel not in seen or versions[channel] > seen[channel]:
+            nodes.append(node)
+    return tuple(nodes)
+
+
+def read_latest(saver: BaseCheckpointSaver, thread_id: str) -> StoredState | None:
+    """The run's current state, or None when only the graph can tell (see the module doc)."""
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    saved = _reader(saver).get_tuple(config)
+    if saved is None:
+        return StoredState(values={}, next=())
+    checkpoint = saved.checkpoint
+    channel_values = checkpoint.get("channel_values") or {}
+    if channel_values.get(TASKS):
+        return None  # Send tasks (fan-out workers) are waiting to run
+    interrupts: list[Any] = []
+    for _task_id, channel, value in saved.pending_writes or []:
+        if channel != INTERRUPT:
+            return None  # a step's output or a resume value is pending: ask the graph
+        interrupts.extend(value if isinstance(value, list | tuple) else [value])
+    if len({task_id for task_id, _c, _v in saved.pending_writes or []}) > 1:
+        return None
+    next_nodes = _triggered(checkpoint)
+    if interrupts and len(interrupts) != 1:
+        return None
+    values = {key: empty() for key, empty in _reducer_defaults().items()}
+    values.update(
+        (key, value)
+        for key, value in channel_values.items()
+        if not key.startswith(("__", "branch:", "join:"))
+    )
+    first = interrupts[0] if interrupts else None
+    return StoredState(
+        values=values,
+        next=next_nodes,
+        interrupt_value=getattr(first, "value", None),
+        interrupt_id=getattr(first, "id", None),
+        checkpoint_id=saved.config["configurable"].get("checkpoint_id"),
+    )

@@ -1,0 +1,98 @@
+"""Commands that only look at runs load only what they need.
+
+`harness --help`, `list` and `show` ran with the whole graph machinery loaded (langgraph.graph,
+the model client, `openai`): about 1.8 s of CPU before doing anything. This checks behaviour,
+not time: each command runs in a fresh interpreter that then reports which modules it loaded.
+The time itself is measured by bench/bench_cli_startup.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.service.runs import Harness
+from tests.conftest import REPO, TOPIC
+
+pytestmark = pytest.mark.integration
+
+HEAVY = (
+    "langgraph.graph",
+    "langgraph.pregel",
+    "langgraph.types",
+    "langchain_openai",
+    "openai",
+    "rank_bm25",
+    "app.models.chat",
+    "app.nodes.steps",
+    "graphs.harness",
+)
+
+PROBE = """
+import json, sys
+args, watched = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.argv = ["harness", *args]
+from app.cli.main import main
+code = 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code or 0
+loaded = [m for m in watched if m in sys.modules]
+print("\\nPROBE " + json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def probe(*args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = [x for x in proc.stdout.splitlines() if x.startswith("PROBE ")]
+    assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return {**json.loads(line[-1][6:]), "out": proc.stdout}
+
+
+@pytest.fixture
+def runs(settings):
+    with Harness.open(settings) as h:
+        done = h.start(TOPIC)
+        h.approve(done.run_id)
+        waiting = h.start("Heat pump noise")
+    return done.run_id, waiting.run_id
+
+
+def test_help_list_and_show_do_not_load_the_graph_or_the_model_client(runs):
+    done, waiting = runs
+    for args in (
+        ("--help",),
+        ("list",),
+        ("list", "--json"),
+        ("show", done),
+        ("show", waiting),
+        ("show", "--latest", "--json"),
+        ("summary", done),
+        ("pending", waiting),
+        ("history", done, "--tail", "3"),
+    ):
+        result = probe(*args)
+        assert result["code"] == 0, (args, result["out"][-2000:])
+        assert result["loaded"] == [], f"harness {' '.join(args)} loaded {result['loaded']}"
+    listed = probe("list")["out"]
+    assert done in listed and waiting in listed and "waiting_approval" in listed
+
+
+def test_commands_that_move_a_run_still_load_what_they_need(runs):
+    _done, waiting = runs
+    result = probe("approve", waiting)
+    assert result["code"] == 0, result["out"][-2000:]
+    assert "langgraph.graph" in result["loaded"]
+    assert "completed" in result["out"]
