@@ -26,6 +26,7 @@ BENCHMARKS = (
     "bench_fanout",
     "bench_server",
     "profile_hot_path",
+    "bench_cli_startup",
 )
 
 

@@ -102,6 +102,16 @@ def test_fanout_compares_concurrent_workers_with_one_at_a_time(tmp_path):
     assert r["ratios"]["fanout_speedup_vs_sequential"] == pytest.approx(expected, rel=0.02)
 
 
+def test_cli_startup_times_light_commands_against_the_old_import_set(tmp_path):
+    out, r = run_bench("bench_cli_startup", tmp_path)
+    f = r["figures"]
+    for name in ("empty_python", "old_import_set", "help", "list", "show"):
+        assert f[f"{name}_wall_ms"] > 0 and f[f"{name}_cpu_ms"] > 0
+    expected = f["old_import_set_wall_ms"] / f["list_wall_ms"]
+    assert r["ratios"]["list_speedup_vs_old_import_set"] == pytest.approx(expected, rel=0.05)
+    assert re.search(r"^target show_wall_ms: .*(met|NOT met)$", out, re.M)
+
+
 @pytest.mark.server
 def test_server_runs_concurrent_threads_to_completion(tmp_path):
     reason = server_available()
