@@ -22,11 +22,17 @@ def now_iso() -> str:
 
 
 class SourcesSpec(TypedDict, total=False):
-    """Where the material comes from: a folder of .md/.txt files, or documents given inline."""
+    """Where the material comes from: a folder of .md/.txt files, or documents given inline.
+    Runs started through the harness store keep inline documents by reference: `ref` is their
+    digest in the store (app/store/blobs.py), with their count, size and first titles."""
 
     kind: Literal["corpus", "inline"]
     path: str
     documents: list[dict[str, str]]
+    ref: str
+    count: int
+    bytes: int
+    titles: list[str]
 
 
 class Match(TypedDict):

@@ -3,6 +3,8 @@ tail draft_report -> review -> approval -> finalize_report -> done | failed | ca
 
 from __future__ import annotations
 
+from typing import Any
+
 from langgraph.graph import END, StateGraph
 from langgraph.types import RetryPolicy
 
@@ -15,9 +17,13 @@ from app.research.roles import Roles
 from app.safety.policy import Policy
 
 
-def make_steps(settings: Settings | None, roles: Roles | None) -> HarnessSteps:
+def make_steps(
+    settings: Settings | None, roles: Roles | None, blobs: Any = None
+) -> HarnessSteps:
+    """`blobs`: the store's app.store.blobs.BlobStore, where runs started through the harness
+    keep inline documents; None for a graph served without the harness store."""
     settings = settings or Settings.from_env()
-    return HarnessSteps(settings, roles or roles_for(settings), Policy.load(settings))
+    return HarnessSteps(settings, roles or roles_for(settings), Policy.load(settings), blobs)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

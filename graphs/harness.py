@@ -9,6 +9,8 @@ own. The CLI and Python API call `build_graph(checkpointer=...)` with a store fr
 
 from __future__ import annotations
 
+from typing import Any
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -24,8 +26,9 @@ def build_graph(
     *,
     settings: Settings | None = None,
     roles: Roles | None = None,
+    blobs: Any = None,
 ) -> CompiledStateGraph:
-    steps = make_steps(settings, roles)
+    steps = make_steps(settings, roles, blobs)
     builder = StateGraph(HarnessState, input_schema=HarnessInput)
     add_tool_node(builder, "plan", steps.plan, steps, "model_generation")
     add_tool_node(builder, "search", steps.search, steps, "read_only")

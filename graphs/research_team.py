@@ -11,6 +11,8 @@ fails the run only when every worker failed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -31,8 +33,9 @@ def build_graph(
     *,
     settings: Settings | None = None,
     roles: Roles | None = None,
+    blobs: Any = None,
 ) -> CompiledStateGraph:
-    steps = TeamSteps.from_steps(make_steps(settings, roles))
+    steps = TeamSteps.from_steps(make_steps(settings, roles, blobs))
     builder = StateGraph(HarnessState, input_schema=HarnessInput)
     add_tool_node(builder, "plan", steps.plan, steps, "model_generation")
     builder.add_node(

@@ -256,7 +256,12 @@ def workflow(
 
 
 # Commands of other areas live in their own modules and register on `app` when imported.
-EXTRA_COMMAND_MODULES: tuple[str, ...] = ("app.cli.eval", "app.cli.timetravel", "app.cli.doctor")
+EXTRA_COMMAND_MODULES: tuple[str, ...] = (
+    "app.cli.eval",
+    "app.cli.timetravel",
+    "app.cli.doctor",
+    "app.cli.retention",
+)
 
 
 def _register_extra_commands() -> None:

@@ -138,7 +138,7 @@ class TeamSteps(HarnessSteps):
 
     @classmethod
     def from_steps(cls, steps: HarnessSteps) -> TeamSteps:
-        return cls(steps.settings, steps.roles, steps.policy)
+        return cls(steps.settings, steps.roles, steps.policy, steps.blobs)
 
     def research(self, state: WorkerInput, runtime: Runtime) -> dict[str, Any]:
         # The worker does the linear graph's search and extract_facts: the same policy applies.

@@ -23,6 +23,7 @@ from app.research.sources import index_for, load_documents
 from app.safety.policy import Policy
 from app.safety.report_writer import write_report_once
 from app.state import HarnessState, Match, ModelIssue
+from app.store.blobs import BlobStore, resolve_sources
 
 SEARCH_RESULTS_PER_QUESTION = 5
 MAX_TOPIC_CHARS = 500
@@ -63,10 +64,13 @@ def _run_id(runtime: Runtime) -> str:
 
 
 class HarnessSteps(ApprovalGate):
-    def __init__(self, settings: Settings, roles: Roles, policy: Policy):
+    def __init__(
+        self, settings: Settings, roles: Roles, policy: Policy, blobs: BlobStore | None = None
+    ):
         self.settings = settings
         self.roles = roles
         self.policy = policy
+        self.blobs = blobs  # where runs started through the harness keep inline documents
 
     # -- tool steps (wrapped by guard.tool_step) ---------------------------------------------
 
@@ -91,7 +95,8 @@ class HarnessSteps(ApprovalGate):
         return with_issues(update, "plan", issues)
 
     def documents(self, state: HarnessState):
-        return load_documents(state.get("sources"), self.settings.corpus)
+        sources = resolve_sources(self.blobs, state.get("sources"))
+        return load_documents(sources, self.settings.corpus)
 
     def search(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         return {"matches": self.search_questions(state, state.get("plan") or [state["topic"]])}

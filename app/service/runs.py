@@ -22,6 +22,7 @@ from app.config import Settings
 from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
 from app.service.view import RunView, run_view
 from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
+from app.store.blobs import sources_by_reference
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
 from app.store.snapshot import read_latest
@@ -124,7 +125,10 @@ class Harness:
             else:
                 from graphs.harness import build_graph
             self._graphs[mode] = build_graph(
-                self.store.checkpointer, settings=self.settings, roles=self.roles
+                self.store.checkpointer,
+                settings=self.settings,
+                roles=self.roles,
+                blobs=self.store.blobs,
             )
         return self._graphs[mode]
 
@@ -177,6 +181,9 @@ class Harness:
         if output_path is not None:
             payload["output_path"] = str(output_path)
         self.store.registry.add_run(run_id, topic, mode)
+        if sources and sources.get("kind") == "inline" and self.store.blobs is not None:
+            # Stored once, by content; every checkpoint then holds only the reference.
+            payload["sources"] = sources_by_reference(self.store.blobs, run_id, sources)
         return self._stream(mode, payload, run_id, on_event)
 
     def _record(self, run_id: str | None) -> RunRecord:

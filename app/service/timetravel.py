@@ -208,5 +208,7 @@ def fork(
     graph = h.graph(run.mode)
     graph.update_state(_config(new_id), values, as_node=writer)
     h.store.registry.add_run(new_id, run.topic or values.get("topic") or "", run.mode)
+    if h.store.blobs is not None:
+        h.store.blobs.copy_refs(run.run_id, new_id)  # the copied state names the same blobs
     h.run_graph(run.mode, None, _config(new_id), on_event)
     return h.get(new_id)

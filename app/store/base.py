@@ -1,4 +1,4 @@
-"""What every store hands its caller: a checkpointer and the run registry."""
+"""What every store hands its caller: a checkpointer, the run registry and the blob store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from app.store.blobs import BlobStore
 from app.store.registry import RunRegistry
 
 
@@ -14,3 +15,5 @@ class Store:
     checkpointer: BaseCheckpointSaver
     registry: RunRegistry
     description: str
+    # Large inputs stored once by content (app/store/blobs.py); None for a bare checkpointer.
+    blobs: BlobStore | None = None

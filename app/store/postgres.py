@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from app.errors import InputError
 from app.store.base import Store
+from app.store.blobs import BlobStore
 from app.store.registry import PostgresRegistry
 
 # An arbitrary constant: "harness setup" as a 63-bit advisory lock key.
@@ -57,15 +58,16 @@ def _connect(url: str, **kwargs):
 def _is_set_up(conn, migrations: int) -> bool:
     row = conn.execute(
         "SELECT to_regclass('checkpoint_migrations') IS NOT NULL,"
-        " to_regclass('harness_decisions') IS NOT NULL"
+        " to_regclass('harness_decisions') IS NOT NULL,"
+        " to_regclass('harness_blob_refs') IS NOT NULL"
     ).fetchone()
-    if not (row[0] and row[1]):
+    if not all(row):
         return False
     version = conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone()[0]
     return version is not None and version >= migrations - 1
 
 
-def setup_database(saver, registry: PostgresRegistry, conn) -> None:
+def setup_database(saver, registry: PostgresRegistry, blobs: BlobStore, conn) -> None:
     """Create or migrate the tables once, whoever else is starting at the same moment."""
     migrations = len(saver.MIGRATIONS)
     if _is_set_up(conn, migrations):
@@ -79,6 +81,7 @@ def setup_database(saver, registry: PostgresRegistry, conn) -> None:
         if not _is_set_up(conn, migrations):
             saver.setup()
             registry.setup()
+            blobs.setup()
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 
@@ -100,8 +103,9 @@ def open_postgres_store(url: str) -> Iterator[Store]:
         registry_conn = _connect(url)
         saver = PostgresSaver(saver_conn)
         registry = PostgresRegistry(registry_conn)
-        setup_database(saver, registry, registry_conn)
-        yield Store(saver, registry, f"postgres:{redact(url)}")
+        blobs = BlobStore(registry, "BYTEA")
+        setup_database(saver, registry, blobs, registry_conn)
+        yield Store(saver, registry, f"postgres:{redact(url)}", blobs)
     finally:
         saver_conn.close()
         if registry_conn is not None:

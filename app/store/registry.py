@@ -30,6 +30,7 @@ class RunRegistry(Protocol):
     def latest_run(self) -> RunRecord | None: ...
     def claim_decision(self, run_id: str, interrupt_id: str, decision: dict[str, Any]) -> bool: ...
     def claimed_decision(self, run_id: str, interrupt_id: str) -> dict[str, Any] | None: ...
+    def delete_run(self, run_id: str) -> bool: ...
 
 
 SCHEMA = (
@@ -110,6 +111,12 @@ class SqlRegistry:
             (run_id, interrupt_id),
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+
+    def delete_run(self, run_id: str) -> bool:
+        """Remove the run's row and its decision claims; True when the run was there."""
+        self._run("DELETE FROM harness_decisions WHERE run_id = ?", (run_id,))
+        return self._run("DELETE FROM harness_runs WHERE run_id = ?", (run_id,)).rowcount == 1
 
 
 class SqliteRegistry(SqlRegistry):

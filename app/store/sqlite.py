@@ -12,6 +12,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from app.config import Settings
 from app.errors import InputError
 from app.store.base import Store
+from app.store.blobs import BlobStore
 from app.store.registry import SqliteRegistry
 
 
@@ -42,7 +43,9 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         saver.setup()
         registry = SqliteRegistry(registry_conn)
         registry.setup()
-        yield Store(saver, registry, f"sqlite:{path}")
+        blobs = BlobStore(registry, "BLOB")
+        blobs.setup()
+        yield Store(saver, registry, f"sqlite:{path}", blobs)
     finally:
         saver_conn.close()
         registry_conn.close()
@@ -54,4 +57,6 @@ def memory_store() -> Store:
         sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     )
     registry.setup()
-    return Store(InMemorySaver(), registry, "memory")
+    blobs = BlobStore(registry, "BLOB")
+    blobs.setup()
+    return Store(InMemorySaver(), registry, "memory", blobs)
