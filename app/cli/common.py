@@ -15,6 +15,7 @@ from rich.panel import Panel
 
 from app.config import Settings
 from app.errors import InputError
+from app.safety.policy import Policy
 from app.service.view import RunView
 
 app = typer.Typer(
@@ -37,7 +38,11 @@ By = Annotated[str | None, typer.Option("--by", help="Who decides (recorded in t
 
 
 def current_settings() -> Settings:
-    return Settings.from_env()
+    settings = Settings.from_env()
+    # A malformed policy file is refused by every command, up front, also by those that only
+    # read runs and never build the graph (where the policy is otherwise loaded).
+    Policy.load(settings)
+    return settings
 
 
 def pick_run(run_id: str | None, latest: bool) -> str | None:
