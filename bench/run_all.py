@@ -27,6 +27,7 @@ BENCHMARKS = (
     "bench_server",
     "profile_hot_path",
     "bench_cli_startup",
+    "bench_state_size",
 )
 
 

@@ -112,6 +112,19 @@ def test_cli_startup_times_light_commands_against_the_old_import_set(tmp_path):
     assert re.search(r"^target show_wall_ms: .*(met|NOT met)$", out, re.M)
 
 
+def test_state_size_compares_by_reference_with_inline_state_and_revisions(tmp_path):
+    out, r = run_bench("bench_state_size", tmp_path)
+    f = r["figures"]
+    assert f["documents_json_bytes"] > 0
+    # Stored by reference, the documents cost the database about their own size, once.
+    assert f["inline_docs_run_bytes_inline_state"] > f["inline_docs_run_bytes_by_reference"]
+    expected = f["inline_docs_run_bytes_by_reference"] / f["documents_json_bytes"]
+    assert r["ratios"]["inline_docs_run_vs_documents_size"] == pytest.approx(expected, abs=0.01)
+    assert f["run_with_2_revisions_bytes"] > f["plain_run_bytes"] > 0
+    target = r"^ratio revised_run_vs_plain_run: .*\[target <= 2x: (met|NOT met)\]"
+    assert re.search(target, out, re.M)
+
+
 @pytest.mark.server
 def test_server_runs_concurrent_threads_to_completion(tmp_path):
     reason = server_available()
