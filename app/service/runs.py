@@ -146,6 +146,8 @@ class Harness:
         ):
             if kind == "custom" and on_event is not None:
                 on_event(chunk)
+        if self.store.sync is not None:
+            self.store.sync()  # the stop (gate, end) is durable before the caller is told
 
     def _stream(
         self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
