@@ -8,6 +8,14 @@ crash safety of `sync` costs (see README, Durability).
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from app.service.runs import Harness
@@ -46,13 +54,45 @@ def measure(settings: Any, n: int, trials: int) -> dict[str, float]:
     return {mode: 1000 * median(values) / n for mode, values in times.items()}
 
 
+def child(n: int, old_way: bool) -> None:
+    """One warm-up run and `n` measured ones in this process (run under strace by the parent).
+    `old_way`: every checkpoint commit fsynced (synchronous=FULL), no sync at the stops."""
+    with temp_home() as home, open_store(bench_settings(home)) as store:
+        if old_way:
+            store.checkpointer.conn.execute("PRAGMA synchronous=FULL")
+            store = replace(store, sync=None)
+        batch(Harness(store, bench_settings(home)), 1 + n)
+
+
+def syncs_per_run(n: int, old_way: bool) -> float | None:
+    """fsync + fdatasync calls per full run, counted with strace (None without strace)."""
+    if shutil.which("strace") is None:
+        return None
+    counts = []
+    for runs in (0, n):
+        with tempfile.NamedTemporaryFile(suffix=".strace") as log:
+            cmd = [
+                "strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", log.name,
+                sys.executable, "-m", "bench.bench_durability", "--child", str(runs),
+            ]
+            subprocess.run(cmd + (["--old-way"] if old_way else []), check=True,
+                           cwd=Path(__file__).resolve().parents[1], env=dict(os.environ))
+            counts.append(len(Path(log.name).read_text().splitlines()))
+    return (counts[1] - counts[0]) / n
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
+    p.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--old-way", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--runs", type=int, help="runs per trial (default 40, quick 2)")
     p.add_argument("--trials", type=int, help="interleaved trials; the median counts (default 3)")
     p.add_argument("--postgres", metavar="URL", help="also measure on this PostgreSQL database")
     args = p.parse_args(argv)
     quiet_env()
+    if args.child is not None:
+        child(args.child, args.old_way)
+        return 0
     n = args.runs or (2 if args.quick else 40)
     trials = args.trials or (1 if args.quick else 3)
     report = Report("bench_durability", "time per run by durability mode", args)
@@ -72,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
                 ms["sync"] / ms[mode],
                 meaning=f"how much faster '{mode}' is than 'sync' (>1: faster)",
             )
+    now, before = syncs_per_run(n, old_way=False), syncs_per_run(n, old_way=True)
+    if now is not None and before is not None:
+        report.note("durable syncs per run (strace: fsync + fdatasync), SQLite, sync mode")
+        report.figure("sqlite_syncs_per_run", now, "syncs", fmt="{:.1f}")
+        report.figure("sqlite_syncs_per_run_fsync_every_commit", before, "syncs", fmt="{:.1f}")
+        report.ratio("sqlite_syncs_saved", before / now,
+                     meaning="fsync per commit (before issue 15) over fsync at the stops")
     report.save()
     return 0
 

@@ -69,6 +69,9 @@ def test_durability_times_each_mode_against_sync(tmp_path):
         expected = sync_ms / r["figures"][f"sqlite_{mode}_ms_per_run"]
         assert r["ratios"][f"sqlite_{mode}_vs_sync"] == pytest.approx(expected, abs=0.02)
     assert "ratio sqlite_exit_vs_sync:" in out
+    if "sqlite_syncs_per_run" in r["figures"]:  # counted with strace where it is installed
+        f = r["figures"]
+        assert 0 < f["sqlite_syncs_per_run"] < f["sqlite_syncs_per_run_fsync_every_commit"]
 
 
 def test_store_reports_bytes_per_run_growth_and_list_time(tmp_path):
