@@ -145,3 +145,36 @@ def test_raw_sqlite_bytes_hold_inline_documents_once(tmp_path):
     for doc in docs:
         assert raw.count(doc["content"].encode()) == 1
 
+
+
+def test_cli_delete_and_prune(settings, cli):
+    with Harness.open(settings) as h:
+        done = h.approve(h.start(TOPIC).run_id)
+        old = h.approve(h.start(TOPIC).run_id)
+        waiting = h.start(TOPIC)
+    report = Path(done.report_path)
+
+    refused = cli("delete", waiting.run_id)
+    assert refused.returncode == 2 and refused.stderr.startswith("error:")
+    assert "add --force" in refused.stderr and "Traceback" not in refused.stderr
+    for bad, message in (
+        (("prune",), "needs at least one"),
+        (("prune", "--older-than", "soon"), "--older-than must look like"),
+        (("prune", "--status", "done"), "unknown status done"),
+        (("delete", "nosuchrun"), "no run with id"),
+    ):
+        result = cli(*bad)
+        assert result.returncode == 2 and message in result.stderr, (bad, result.stderr)
+
+    dry = cli("prune", "--keep", "1", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert [r["run_id"] for r in json.loads(dry.stdout)["runs"]] == [done.run_id]
+    assert done.run_id in cli("list").stdout  # a dry run removes nothing
+
+    pruned = cli("prune", "--keep", "1")
+    assert pruned.returncode == 0 and f"Deleted {done.run_id}" in pruned.stdout
+    deleted = cli("delete", old.run_id[:8])
+    assert deleted.returncode == 0 and "Deleted 1 run(s)" in deleted.stdout
+    listed = cli("list", "--json")
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [waiting.run_id]
+    assert report.exists()
