@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -43,6 +44,20 @@ def sync_wal(db_path: str) -> None:
         os.close(fd)
 
 
+class DurableClaimRegistry(SqliteRegistry):
+    """A claimed decision is on disk before the graph resumes to carry it out."""
+
+    def __init__(self, conn: sqlite3.Connection, db_path: str):
+        super().__init__(conn)
+        self.db_path = db_path
+
+    def claim_decision(self, run_id: str, interrupt_id: str, decision: dict[str, Any]) -> bool:
+        claimed = super().claim_decision(run_id, interrupt_id, decision)
+        if claimed:
+            sync_wal(self.db_path)
+        return claimed
+
+
 @contextmanager
 def open_sqlite_store(settings: Settings) -> Iterator[Store]:
     try:
@@ -51,18 +66,20 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         raise InputError(f"cannot create HARNESS_HOME {settings.home}: {exc.strerror}") from None
     path = str(settings.sqlite_path)
     saver_conn, registry_conn = connect_sqlite(path, autocommit=False), connect_sqlite(path)
-    # Checkpoints between steps are committed without an fsync each (WAL + NORMAL): a killed
-    # process loses none of them (they are in the OS's cache; SQLite never corrupts in this
-    # mode), and only a power loss or OS crash could roll back the steps since the last durable
-    # point. Durable points: the registry's commits (run registered, decision claimed; FULL,
-    # and an fsync of the shared WAL covers every earlier commit) and `sync` when a run stops
-    # at the gate or ends. Steps redone after such a loss are pure, and the report write is
-    # idempotent (same bytes = already written). 24 -> 6 fsyncs per run (docs/benchmarks.md).
-    saver_conn.execute("PRAGMA synchronous=NORMAL")
+    # Commits are not fsynced one by one (WAL + synchronous=NORMAL): a killed process loses
+    # none of them (they are in the OS's cache; SQLite never corrupts in this mode). Only a
+    # power loss or OS crash could roll back the commits since the last durable point, and
+    # both connections append to one WAL, so what survives is always a prefix (a blob before
+    # the checkpoint that names it). Durable points, one fsync of the WAL each: the run's stop
+    # at the gate and at its end (`sync`) and the decision claim (before the report can be
+    # written); the report file is fsynced by its writer. Steps redone after such a loss are
+    # pure, and the report write is idempotent. 24 -> 4 fsyncs per run (docs/benchmarks.md).
+    for conn in (saver_conn, registry_conn):
+        conn.execute("PRAGMA synchronous=NORMAL")
     try:
         saver = SqliteSaver(saver_conn)
         saver.setup()
-        registry = SqliteRegistry(registry_conn)
+        registry = DurableClaimRegistry(registry_conn, path)
         registry.setup()
         blobs = BlobStore(registry, "BLOB")
         blobs.setup()

@@ -21,7 +21,7 @@ def test_the_store_is_synced_once_at_the_gate_and_once_at_the_end(settings):
     assert calls == ["sync", "sync"]
 
 
-def test_sqlite_store_fsyncs_its_wal_when_a_run_stops(settings, monkeypatch):
+def test_sqlite_store_fsyncs_its_wal_at_the_gate_the_claim_and_the_end(settings, monkeypatch):
     synced: list[str] = []
     real_fsync = sqlite_store.os.fsync
 
@@ -34,11 +34,11 @@ def test_sqlite_store_fsyncs_its_wal_when_a_run_stops(settings, monkeypatch):
         assert h.store.sync is not None
         saver_mode = h.store.checkpointer.conn.execute("PRAGMA synchronous").fetchone()[0]
         registry_mode = h.store.registry.conn.execute("PRAGMA synchronous").fetchone()[0]
-        assert (saver_mode, registry_mode) == (1, 2)  # NORMAL between steps, FULL for claims
+        assert (saver_mode, registry_mode) == (1, 1)  # NORMAL: durable at the points below
         wal = f"{settings.sqlite_path.resolve()}-wal"
         run = h.start(TOPIC)
         assert synced == [wal]
         h.approve(run.run_id)
-        # Between the two: the report's own fsync (its temp file, before the rename).
-        assert synced[0] == synced[-1] == wal and len(synced) == 3
-        assert synced[1].startswith(str(settings.reports_root))
+        # Then: the claim, the report's own fsync (its temp file, before the rename), the end.
+        assert synced[0] == synced[1] == synced[-1] == wal and len(synced) == 4
+        assert synced[2].startswith(str(settings.reports_root))
