@@ -7,8 +7,11 @@ none of it behind (and nothing of other runs missing), and never touch a written
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -21,11 +24,27 @@ from tests.conftest import TOPIC
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def own_postgres_database(postgres_url: str) -> Iterator[str]:
+    """A database for this test alone: prune and list see every run in their database, and the
+    session's database holds other tests' runs."""
+    import psycopg
+
+    name = f"harness_retention_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_settings(request, tmp_path: Path) -> Settings:
     extra = {}
     if request.param == "postgres":
-        extra["database_url"] = request.getfixturevalue("postgres_url")
+        extra["database_url"] = request.getfixturevalue("own_postgres_database")
     return Settings.from_env(home=tmp_path / "home", retry_initial_interval=0, **extra)
 
 
