@@ -25,8 +25,10 @@ from app.config import Settings
 from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
 from app.nodes.guard import block_for_crash_test
 from app.nodes.steps import validate_topic
+from app.nodes.tracing import make_event
 from app.research.roles import Roles
 from app.research.sources import load_folder, parse_documents, read_sources_file
+from app.safety.policy import Policy
 from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
@@ -124,7 +126,8 @@ class Harness:
         self.settings = settings or Settings.from_env()
         self.roles = roles
         self.durability = durability  # other modes exist for bench/bench_durability.py
-        self._graphs: dict[str, CompiledStateGraph] = {}
+        self._graphs: dict[tuple[str, Policy | None], CompiledStateGraph] = {}
+        self._policy: Policy | None = None
 
     @classmethod
     @contextmanager
@@ -141,18 +144,37 @@ class Harness:
 
     # -- graphs -----------------------------------------------------------------------------
 
-    def graph(self, mode: str = "linear") -> CompiledStateGraph:
+    def graph(self, mode: str = "linear", policy: Policy | None = None) -> CompiledStateGraph:
+        """The compiled graph of `mode`; with `policy`, one that enforces that policy (a run's
+        stored one) instead of this process's own."""
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-        if mode not in self._graphs:
+        key = (mode, None if policy == self.policy else policy)
+        if key not in self._graphs:
             if mode == "fanout":
                 from graphs.research_team import build_graph
             else:
                 from graphs.harness import build_graph
-            self._graphs[mode] = build_graph(
-                self.store.checkpointer, settings=self.settings, roles=self.roles
+            self._graphs[key] = build_graph(
+                self.store.checkpointer,
+                settings=self.settings,
+                roles=self.roles,
+                policy=key[1] or self.policy,
             )
-        return self._graphs[mode]
+        return self._graphs[key]
+
+    @property
+    def policy(self) -> Policy:
+        """This process's policy (HARNESS_POLICY_FILE or the default): what a new run gets."""
+        if self._policy is None:
+            self._policy = Policy.load(self.settings)
+        return self._policy
+
+    def run_policy(self, run_id: str) -> tuple[Policy, bool]:
+        """The policy stored with the run, and True; runs from before policies were stored get
+        this process's policy, and False."""
+        record = self.store.registry.run_policy(run_id)
+        return (Policy.from_record(record), True) if record else (self.policy, False)
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:
@@ -162,8 +184,9 @@ class Harness:
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
     ) -> None:
         """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
-        each trace event to `on_event` as it happens."""
-        for kind, chunk in self.graph(mode).stream(
+        each trace event to `on_event` as it happens. The graph enforces the run's own policy."""
+        policy, _stored = self.run_policy(config["configurable"]["thread_id"])
+        for kind, chunk in self.graph(mode, policy).stream(
             payload, config, stream_mode=["custom"], durability=self.durability
         ):
             if kind == "custom" and on_event is not None:
@@ -201,6 +224,7 @@ class Harness:
         if output_path is not None:
             payload["output_path"] = str(output_path)
         self.store.registry.add_run(run_id, topic, mode)
+        self.store.registry.save_policy(run_id, self.policy.to_record())
         return self._stream(mode, payload, run_id, on_event)
 
     def _record(self, run_id: str | None) -> RunRecord:
@@ -304,7 +328,25 @@ class Harness:
                 f"run {run.run_id}: this approval was already decided "
                 f"(if that caller stopped, `harness resume {run.run_id[:8]}` finishes it)"
             )
-        return self._stream(run.mode, Command(resume=payload), run.run_id, on_event)
+        return self._continue(run, payload, "decision", on_event)
+
+    def _continue(
+        self,
+        run: RunView,
+        resume: dict[str, Any] | None,
+        reason: str,
+        on_event: EventHandler | None,
+    ) -> RunView:
+        """Carry a stopped run on from its saved checkpoint, recording `run_resumed` (from
+        which step, and why) in its trace first."""
+        event = make_event(
+            "run_resumed", run.next[0] if run.next else "unknown", reason=reason,
+            from_step=run.next[0] if run.next else None, status=run.status,
+        )
+        if on_event is not None:
+            on_event(event)
+        command = Command(update={"trace": [event]}, resume=resume)
+        return self._stream(run.mode, command, run.run_id, on_event)
 
     def approve(self, run_id: str | None, *, by: str | None = None, **kw: Any) -> RunView:
         return self.decide(run_id, {"decision": "approve", "by": by}, **kw)
@@ -328,7 +370,7 @@ class Harness:
                 raise NotWaiting(
                     f"run {run.run_id} is waiting for approval: use approve, edit or reject"
                 )
-            return self._stream(run.mode, Command(resume=claimed), run.run_id, on_event)
+            return self._continue(run, claimed, "claimed_decision", on_event)
         if not run.next:
             raise NotWaiting(f"run {run.run_id} is already {run.status}; nothing to resume")
-        return self._stream(run.mode, None, run.run_id, on_event)
+        return self._continue(run, None, "interrupted", on_event)

@@ -208,5 +208,7 @@ def fork(
     graph = h.graph(run.mode)
     graph.update_state(_config(new_id), values, as_node=writer)
     h.store.registry.add_run(new_id, run.topic or values.get("topic") or "", run.mode)
+    # A fork runs under the policy its original was planned with, not this process's.
+    h.store.registry.save_policy(new_id, h.run_policy(run.run_id)[0].to_record())
     h.run_graph(run.mode, None, _config(new_id), on_event)
     return h.get(new_id)
