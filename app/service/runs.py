@@ -29,6 +29,10 @@ from app.nodes.tracing import make_event
 from app.research.roles import Roles
 from app.research.sources import load_folder, parse_documents, read_sources_file
 from app.safety.policy import Policy
+from app.service.memory import memory_snapshot
+from app.service.policy_info import describe_policy
+from app.service.run_summary import operational_summary
+from app.service.trace_summary import trace_summary
 from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
@@ -297,6 +301,39 @@ class Harness:
                 raise InputError("--tail must be zero or more")
             trace = trace[-tail:] if tail else []
         return trace
+
+    # -- inspection: the same numbers as the trace Studio shows --------------------------------
+
+    def trace_summary(self, run_id: str | None) -> dict[str, Any]:
+        """Counts by event and step, per-step time and attempts, gate waits, revisions,
+        resumes, token usage and cost per role (app/service/trace_summary.py)."""
+        return trace_summary(self.get(run_id))
+
+    def summary(self, run_id: str | None) -> dict[str, Any]:
+        """The run's operational summary (app/service/run_summary.py)."""
+        run = self.get(run_id)
+        policy, stored = self.run_policy(run.run_id)
+        return operational_summary(run, run.summary(), trace_summary(run), policy, stored)
+
+    def policy_info(self, run_id: str | None = None) -> dict[str, Any]:
+        """The policy a run is held to (stored when it started); with no id, the policy a new
+        run would get in this process."""
+        if run_id is None:
+            return {"run_id": None, **describe_policy(self.policy, self.graph(), stored=False)}
+        run = self.get(run_id)
+        policy, stored = self.run_policy(run.run_id)
+        graph = self.graph(run.mode, policy)
+        return {"run_id": run.run_id, **describe_policy(policy, graph, stored=stored)}
+
+    def memory(
+        self, run_id: str | None, *, query: str | None = None, top_k: int = 5
+    ) -> dict[str, Any]:
+        """Working context, session state and a ranked query over the run's retrieved
+        sources and facts (app/service/memory.py)."""
+        run = self.get(run_id)
+        return memory_snapshot(
+            run, self.settings, created_at=run.created_at, query=query, top_k=top_k
+        )
 
     # -- decisions --------------------------------------------------------------------------
 
