@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-EXTRAS ?= dev,server,postgres
+EXTRAS ?= dev,server,postgres,mcp
 # llama-cpp-python is compiled here; its default (native) build crashed on this CPU family.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF
 TOPIC ?= How do heat pumps work?

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     corpus: Path = SAMPLE_CORPUS
     output_root: Path | None = None
     policy_file: Path | None = None
+    price_table: Path | None = None
     retry_attempts: int = Field(default=3, ge=1, le=10)
     retry_initial_interval: float = Field(default=0.2, ge=0)
     max_revisions: int = Field(default=2, ge=0, le=20)
@@ -66,6 +67,7 @@ class Settings(BaseModel):
             "corpus": pick("HARNESS_CORPUS"),
             "output_root": pick("HARNESS_OUTPUT_ROOT"),
             "policy_file": pick("HARNESS_POLICY_FILE"),
+            "price_table": pick("HARNESS_PRICE_TABLE"),
             "retry_attempts": pick("HARNESS_RETRY_ATTEMPTS"),
             "retry_initial_interval": pick("HARNESS_RETRY_INTERVAL"),
             "max_revisions": pick("HARNESS_MAX_REVISIONS"),

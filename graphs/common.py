@@ -11,19 +11,25 @@ from langgraph.types import RetryPolicy
 from app.config import Settings
 from app.models.choice import roles_for
 from app.nodes.gate import after_approval
-from app.nodes.guard import StepFn, tool_step
+from app.nodes.guard import Opening, StepFn, tool_step
 from app.nodes.steps import HarnessSteps, after_review, after_tool
 from app.research.roles import Roles
 from app.safety.policy import Policy
 
 
 def make_steps(
-    settings: Settings | None, roles: Roles | None, blobs: Any = None
+    settings: Settings | None,
+    roles: Roles | None,
+    blobs: Any = None,
+    policy: Policy | None = None,
 ) -> HarnessSteps:
     """`blobs`: the store's app.store.blobs.BlobStore, where runs started through the harness
-    keep inline documents; None for a graph served without the harness store."""
+    keep inline documents; None for a graph served without the harness store. `policy`: the
+    one stored with the run (app/service/runs.py); else this process's own."""
     settings = settings or Settings.from_env()
-    return HarnessSteps(settings, roles or roles_for(settings), Policy.load(settings), blobs)
+    return HarnessSteps(
+        settings, roles or roles_for(settings), policy or Policy.load(settings), blobs
+    )
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -39,11 +45,18 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def add_tool_node(
-    builder: StateGraph, name: str, fn: StepFn, steps: HarnessSteps, category: str, **meta: object
+    builder: StateGraph,
+    name: str,
+    fn: StepFn,
+    steps: HarnessSteps,
+    category: str,
+    *,
+    opening: Opening | None = None,
+    **meta: object,
 ) -> None:
     builder.add_node(
         name,
-        tool_step(name, fn, steps.policy, steps.settings.retry_attempts),
+        tool_step(name, fn, steps.policy, steps.settings.retry_attempts, opening=opening),
         retry_policy=retry_policy(steps.settings),
         metadata={"action_category": category, **meta},
     )

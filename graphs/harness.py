@@ -17,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from app.config import Settings
 from app.research.roles import Roles
+from app.safety.policy import Policy
 from app.state import HarnessInput, HarnessState
 from graphs.common import add_report_tail, add_tool_node, make_steps, then
 
@@ -27,10 +28,13 @@ def build_graph(
     settings: Settings | None = None,
     roles: Roles | None = None,
     blobs: Any = None,
+    policy: Policy | None = None,
 ) -> CompiledStateGraph:
-    steps = make_steps(settings, roles, blobs)
+    steps = make_steps(settings, roles, blobs, policy)
     builder = StateGraph(HarnessState, input_schema=HarnessInput)
-    add_tool_node(builder, "plan", steps.plan, steps, "model_generation")
+    add_tool_node(
+        builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("linear")
+    )
     add_tool_node(builder, "search", steps.search, steps, "read_only")
     add_tool_node(builder, "extract_facts", steps.extract_facts, steps, "transform")
     add_report_tail(builder, steps)

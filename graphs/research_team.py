@@ -22,6 +22,7 @@ from app.config import Settings
 from app.nodes.fanout import TeamSteps, after_join, dispatch_payloads, worker_step
 from app.nodes.steps import after_tool
 from app.research.roles import Roles
+from app.safety.policy import Policy
 from app.state import HarnessInput, HarnessState, WorkerInput
 from graphs.common import add_report_tail, add_tool_node, make_steps, retry_policy
 
@@ -34,10 +35,13 @@ def build_graph(
     settings: Settings | None = None,
     roles: Roles | None = None,
     blobs: Any = None,
+    policy: Policy | None = None,
 ) -> CompiledStateGraph:
-    steps = TeamSteps.from_steps(make_steps(settings, roles, blobs))
+    steps = TeamSteps.from_steps(make_steps(settings, roles, blobs, policy))
     builder = StateGraph(HarnessState, input_schema=HarnessInput)
-    add_tool_node(builder, "plan", steps.plan, steps, "model_generation")
+    add_tool_node(
+        builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("fanout")
+    )
     builder.add_node(
         WORKER,
         worker_step(WORKER, steps.research, steps.policy, steps.settings.retry_attempts),

@@ -5,7 +5,6 @@ User mistakes print one `error:` line and exit 2; a run that ends failed exits 1
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -133,19 +132,6 @@ def show(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False
 
 
 @app.command()
-def summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
-    """One-screen summary: status, counts, review, report."""
-    with Harness.open(current_settings()) as h:
-        data = h.get(pick_run(run_id, latest)).summary()
-    if json_out:
-        print_json(data)
-        return
-    for key, value in data.items():
-        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
-        out.print(f"{key:>12}: {escape(shown)}")
-
-
-@app.command()
 def pending(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
     """Show what the approval gate is waiting for."""
     with Harness.open(current_settings()) as h:
@@ -261,6 +247,10 @@ EXTRA_COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.timetravel",
     "app.cli.doctor",
     "app.cli.retention",
+    "app.cli.summary",
+    "app.cli.policy",
+    "app.cli.memory",
+    "app.cli.mcp",
 )
 
 

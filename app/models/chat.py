@@ -15,6 +15,8 @@ schema object.
   retries them and the last attempt is recorded as `tool_error` (app/nodes/guard.py).
 - The API key lives only inside the client as a SecretStr; providers, traces, state and errors
   never carry it.
+- Every answer's token usage (`usage_metadata`) is recorded for the step that asked, with its
+  cost when a price table is configured (app/models/usage.py, app/models/prices.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from pydantic import BaseModel, SecretStr
 from app.config import Settings
 from app.errors import InputError
 from app.models.parsing import AnswerParseError, answer_text, excerpt, parse_answer
+from app.models.prices import PriceTable
+from app.models.usage import record_usage
 from app.safety.secrets import MASK, scrub
 
 T = TypeVar("T", bound=BaseModel)
@@ -219,9 +223,11 @@ class ModelCaller:
         factory: Any = None,
         modes: tuple[str, ...] | None = None,
         provider_for: Any = None,
+        prices: PriceTable | None = None,
     ):
         if chat is None and factory is None:
             raise ValueError("give a chat model or a factory")
+        self.prices = prices or PriceTable.empty()
         self._chat = chat
         self._factory = factory
         self.provider = provider
@@ -237,6 +243,7 @@ class ModelCaller:
             provider=provider_name(settings),
             factory=lambda: chat_model(settings, http_client=http_client),
             provider_for=lambda model: provider_name(settings, model),
+            prices=PriceTable.load(settings.price_table),
         )
 
     @property
@@ -260,25 +267,40 @@ class ModelCaller:
     # -- one request -----------------------------------------------------------------------
 
     def _send(
-        self, mode: str, messages: list[BaseMessage], schema: dict[str, Any]
+        self, mode: str, messages: list[BaseMessage], schema: dict[str, Any], role: str
     ) -> tuple[str, Any]:
         """Send in one mode; returns (raw text, parsed dict or None)."""
         try:
-            return self._send_once(mode, messages, schema)
+            return self._send_once(mode, messages, schema, role)
         except openai.LengthFinishReasonError as exc:
             # With a response format the client raises when max_tokens cut the answer off;
             # the partial text is still an answer (the parser salvages complete items).
+            self._record_completion(role, exc.completion)
             return _completion_text(exc.completion), None
-        except openai.ContentFilterFinishReasonError:
+        except openai.ContentFilterFinishReasonError as exc:
+            self._record_completion(role, exc.completion)
             return "", None
 
+    def _record_completion(self, role: str, completion: Any) -> None:
+        """Usage of an OpenAI completion the client raised on: those tokens were spent too."""
+        self._usage(role, getattr(completion, "model", None), getattr(completion, "usage", None))
+
+    def _usage(self, role: str, model: str | None, usage: Any) -> None:
+        model = model or getattr(self._chat, "model_name", None)
+        record_usage(role, self.provider, model, usage, self.prices)
+
+    def _record(self, role: str, message: Any) -> None:
+        metadata = getattr(message, "response_metadata", None) or {}
+        self._usage(role, metadata.get("model_name"), getattr(message, "usage_metadata", None))
+
     def _send_once(
-        self, mode: str, messages: list[BaseMessage], schema: dict[str, Any]
+        self, mode: str, messages: list[BaseMessage], schema: dict[str, Any], role: str
     ) -> tuple[str, Any]:
         chat = self.chat
         if mode == "json_schema":
             runnable = chat.with_structured_output(schema, method="json_schema", include_raw=True)
             out = runnable.invoke(messages)
+            self._record(role, out.get("raw"))
             raw = answer_text(getattr(out.get("raw"), "content", ""))
             parsed = out.get("parsed")
             return raw, parsed if isinstance(parsed, dict) else None
@@ -287,15 +309,18 @@ class ModelCaller:
             message = chat.bind(response_format={"type": "json_object", "schema": schema}).invoke(
                 messages
             )
-            return answer_text(message.content), None
-        message = chat.invoke(messages)
+        else:
+            message = chat.invoke(messages)
+        self._record(role, message)
         return answer_text(message.content), None
 
-    def _request(self, messages: list[BaseMessage], schema: dict[str, Any]) -> tuple[str, Any, str]:
+    def _request(
+        self, messages: list[BaseMessage], schema: dict[str, Any], role: str
+    ) -> tuple[str, Any, str]:
         modes = self.modes
         for i, mode in enumerate(modes):
             try:
-                raw, parsed = self._send(mode, messages, schema)
+                raw, parsed = self._send(mode, messages, schema, role)
             except REFUSED as exc:
                 # A wrong key, model name or URL does not get better by retrying.
                 raise ModelConfigError(
@@ -318,9 +343,11 @@ class ModelCaller:
         schema: type[T],
         *,
         wire_schema: dict[str, Any] | None = None,
+        role: str = "model",
     ) -> Answer:
         """Ask for a `schema` object. Raises only for model/network errors; a bad answer is
-        repaired once, then returned as Answer(value=None, problem=...)."""
+        repaired once, then returned as Answer(value=None, problem=...). `role` names the
+        asking role in the recorded token usage."""
         wire = wire_schema or request_schema(schema)
         schema_text = json.dumps(wire, separators=(",", ":"))
         # One user message: some chat formats (Gemma) drop system messages.
@@ -330,7 +357,7 @@ class ModelCaller:
                 f"\n{schema_text}"
             )
         ]
-        raw, parsed, mode = self._request(messages, wire)
+        raw, parsed, mode = self._request(messages, wire, role)
         value, problem = self._parse(raw, parsed, schema)
         if value is not None:
             return Answer(value, raw, None, 1, mode)
@@ -338,7 +365,7 @@ class ModelCaller:
             AIMessage(raw or "(empty answer)"),
             HumanMessage(REPAIR_PROMPT.format(problem=problem, schema=schema_text)),
         ]
-        raw2, parsed2, mode = self._request(messages, wire)
+        raw2, parsed2, mode = self._request(messages, wire, role)
         value, problem2 = self._parse(raw2, parsed2, schema)
         if value is not None:
             return Answer(value, raw2, None, 2, mode)

@@ -168,9 +168,13 @@ def _with_enum(schema: dict[str, Any], path: tuple[str, ...], values: list[str])
 
 class _ModelRole:
     step = "model"
+    role = "model"  # the name in Roles.providers() and in the recorded token usage
 
     def __init__(self, caller: ModelCaller):
         self.caller = caller
+
+    def ask(self, prompt: str, schema: type[BaseModel], **kw: Any) -> Any:
+        return self.caller.ask(prompt, schema, role=self.role, **kw)
 
     @property
     def provider(self) -> str:
@@ -181,11 +185,12 @@ class _ModelRole:
 
 
 class ModelPlanner(_ModelRole):
+    role = "planner"
     step = "plan"
 
     def plan(self, topic: str) -> list[str]:
         subject = topic.strip().rstrip("?.!")
-        answer = self.caller.ask(
+        answer = self.ask(
             f"You plan a short research report on this topic: {subject}\n"
             f"Write up to {MAX_QUESTIONS} short search questions that together cover how it "
             "works, its performance and costs, and its limitations.",
@@ -200,6 +205,7 @@ class ModelPlanner(_ModelRole):
 
 
 class ModelFactExtractor(_ModelRole):
+    role = "facts"
     step = "extract_facts"
 
     def extract(self, topic: str, questions: list[str], documents: list[Document]) -> list[Fact]:
@@ -216,7 +222,7 @@ class ModelFactExtractor(_ModelRole):
             ("properties", "facts", "items", "properties", "source_id"),
             list(by_id),
         )
-        answer = self.caller.ask(
+        answer = self.ask(
             f"Topic: {topic}\nQuestions:\n"
             + "\n".join(f"- {q}" for q in questions[: MAX_QUESTIONS + 1])
             + f"\n\nSources:\n{sources}\n\n"
@@ -251,6 +257,7 @@ class ModelFactExtractor(_ModelRole):
 
 
 class ModelDrafter(_ModelRole):
+    role = "drafter"
     step = "draft_report"
 
     def draft(self, topic: str, facts: list[Fact], feedback: list[str]) -> str:
@@ -263,7 +270,7 @@ class ModelDrafter(_ModelRole):
             ("properties", "fact_ids", "items"),
             [f["id"] for f in facts],
         )
-        answer = self.caller.ask(
+        answer = self.ask(
             f"Write the summary of a short research report on: {topic}\n"
             f"Facts:\n{listed}\n"
             + (f"\nA reviewer asked for these changes:{notes}\n" if feedback else "")
@@ -283,6 +290,7 @@ class ModelDrafter(_ModelRole):
 
 
 class ModelReviewer(_ModelRole):
+    role = "reviewer"
     step = "review"
 
     def review(self, topic: str, draft: str, facts: list[Fact]) -> ReviewResult:
@@ -291,7 +299,7 @@ class ModelReviewer(_ModelRole):
         if not draft.strip():
             return review_result(findings, reviewer)
         shown = draft[:MAX_DRAFT_CHARS_IN_PROMPT]
-        answer = self.caller.ask(
+        answer = self.ask(
             f"Review this research report on: {topic}\n\n{shown}\n\n"
             "Is every key finding supported by a cited source and on topic? Set passed to true "
             f"if it is fine. List at most {MAX_FINDINGS} findings; use severity error only for "

@@ -72,6 +72,26 @@ class HarnessSteps(ApprovalGate):
         self.policy = policy
         self.blobs = blobs  # where runs started through the harness keep inline documents
 
+    def opening(self, mode: str):
+        """The first event of every run: what was asked, in which mode, by which roles, and
+        under which policy (the plan step's opening, app/nodes/guard.py)."""
+
+        def run_created(state: HarnessState, runtime: Runtime) -> list[dict[str, Any]]:
+            record = self.policy.to_record()
+            policy = {k: record[k] for k in ("source", "allowed_write_roots", "disabled_tools")}
+            return [
+                emit(
+                    "run_created",
+                    "plan",
+                    topic=state.get("topic"),
+                    mode=mode,
+                    roles=self.roles.providers(),
+                    policy=policy,
+                )
+            ]
+
+        return run_created
+
     # -- tool steps (wrapped by guard.tool_step) ---------------------------------------------
 
     def plan(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:

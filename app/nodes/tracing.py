@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.config import get_stream_writer
-
 from app.safety.secrets import scrub
 from app.state import now_iso
 
@@ -27,6 +25,8 @@ def emit(event: str, step: str, **detail: Any) -> dict[str, Any]:
 
 def stream_live(record: dict[str, Any]) -> None:
     try:
+        from langgraph.config import get_stream_writer  # only where a graph runs
+
         get_stream_writer()(record)
     except RuntimeError:
         # Called outside a graph run (unit tests of a role): nothing is listening.

@@ -2,7 +2,12 @@
 
 A policy file (JSON or TOML) may narrow it:
     {"allowed_write_roots": ["reports", "/srv/shared/reports"], "disabled_tools": ["search"]}
-Relative roots are taken from the policy file's folder.
+Relative roots are taken from the policy file's folder. The original harness's format
+(`default_allowed_write_roots`, `tool_policies`) is translated (app/safety/policy_formats.py).
+
+A run's policy is stored with the run when it starts (`to_record`) and rebuilt from there by
+every later process (`from_record`), so an approval from a shell without the policy file
+writes under the policy the run was planned with.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.errors import InputError, PolicyViolation
+from app.safety.policy_formats import is_original_format, translate_original
 
 KNOWN_TOOLS = frozenset(
     {"plan", "search", "extract_facts", "draft_report", "review", "finalize_report"}
@@ -26,15 +32,19 @@ KNOWN_TOOLS = frozenset(
 class Policy:
     allowed_write_roots: tuple[Path, ...]
     disabled_tools: frozenset[str] = field(default_factory=frozenset)
+    # Where it came from and what translating it noted: shown, not compared.
+    source: str | None = field(default=None, compare=False)
+    file_format: str = field(default="harness", compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def load(cls, settings: Settings) -> Policy:
         if settings.policy_file is None:
             return cls((settings.reports_root,))
-        return cls.from_file(settings.policy_file)
+        return cls.from_file(settings.policy_file, default_root=settings.reports_root)
 
     @classmethod
-    def from_file(cls, path: Path) -> Policy:
+    def from_file(cls, path: Path, *, default_root: Path | None = None) -> Policy:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -47,6 +57,15 @@ class Policy:
             raise InputError(f"policy file {path} is not valid: {exc}") from None
         if not isinstance(data, dict):
             raise InputError(f"policy file {path} must hold an object with allowed_write_roots")
+        file_format, notes = "harness", []
+        if is_original_format(data):
+            data = translate_original(data, str(path))
+            file_format, notes = "original", data.pop("notes")
+            if "allowed_write_roots" not in data:  # the original's default: the run store
+                data["allowed_write_roots"] = [str(default_root or Path(".harness/reports"))]
+        unknown = set(data) - {"allowed_write_roots", "disabled_tools"}
+        if unknown:
+            raise InputError(f"policy file {path}: unknown keys {sorted(unknown)}")
         roots = data.get("allowed_write_roots")
         tools = data.get("disabled_tools", [])
         if not isinstance(roots, list) or not roots or not all(isinstance(r, str) for r in roots):
@@ -60,7 +79,37 @@ class Policy:
                 f"policy file {path}: 'disabled_tools' must list some of {sorted(KNOWN_TOOLS)}"
             )
         base = path.resolve().parent
-        return cls(tuple((base / r).resolve() for r in roots), frozenset(tools))
+        return cls(
+            tuple((base / r).resolve() for r in roots),
+            frozenset(tools),
+            source=str(path.resolve()),
+            file_format=file_format,
+            notes=tuple(notes),
+        )
+
+    def to_record(self) -> dict[str, object]:
+        """What is stored with a run: absolute roots, so any later process reads them the same."""
+        return {
+            "allowed_write_roots": [str(r) for r in self.allowed_write_roots],
+            "disabled_tools": sorted(self.disabled_tools),
+            "source": self.source,
+            "format": self.file_format,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> Policy:
+        roots = record.get("allowed_write_roots")
+        tools = record.get("disabled_tools") or []
+        if not isinstance(roots, list) or not roots or not isinstance(tools, list):
+            raise InputError("the policy stored with this run is malformed")
+        return cls(
+            tuple(Path(str(r)) for r in roots),
+            frozenset(str(t) for t in tools),
+            source=record.get("source") if isinstance(record.get("source"), str) else None,
+            file_format=str(record.get("format") or "harness"),
+            notes=tuple(str(n) for n in record.get("notes") or ()),
+        )
 
     def check_tool(self, step: str) -> None:
         if step in self.disabled_tools:

@@ -27,6 +27,9 @@ through the real RetryPolicy, the trace and the `tool_error` edge: `calls: N` fa
 calls (then the role works), no `calls` fails every call; `question_contains` (facts only)
 fails only extractions whose questions mention that text.
 
+Cases in the original harness's fixture format (`expected_status`, `required_events`,
+`source_file`, ...) are accepted too and translated (app/service/eval_compat.py).
+
 Each case runs in a fresh in-memory store with reports under a temporary HARNESS_HOME (no
 policy file), so an eval never touches the user's runs.
 """
@@ -48,13 +51,16 @@ from app.models.choice import roles_for
 from app.research.report_format import parse_report
 from app.research.roles import Roles
 from app.research.sources import load_documents
+from app.service.eval_compat import from_original_case, is_original_case
 from app.service.runs import MODES, Harness, RunView, build_sources
+from app.service.trace_summary import current_step
 from app.state import Decision
 
 ROLE_METHODS = {"planner": "plan", "facts": "extract", "drafter": "draft", "reviewer": "review"}
 STATUSES = ("completed", "failed", "cancelled", "waiting_approval")
 EXPECT_KEYS = frozenset(
-    {"status", "events", "min_facts", "min_citations", "report", "report_checks", "draft_contains"}
+    {"status", "events", "min_facts", "min_citations", "report", "report_checks", "draft_contains",
+     "current_step", "min_trace_events"}
 )
 CASE_KEYS = frozenset(
     {"name", "topic", "corpus", "sources", "modes", "auto_approve", "decisions", "fault",
@@ -142,8 +148,12 @@ def _check_expect(expect: Any, where: str) -> dict[str, Any]:
         raise _fail(where, f"unknown expect keys {sorted(unknown)} (known: {sorted(EXPECT_KEYS)})")
     if "status" in expect and expect["status"] not in STATUSES:
         raise _fail(where, f"expect.status must be one of {', '.join(STATUSES)}")
-    for key in ("min_facts", "min_citations"):
-        if key in expect and (not isinstance(expect[key], int) or expect[key] < 0):
+    if "current_step" in expect and not isinstance(expect["current_step"], str):
+        raise _fail(where, "expect.current_step must be a step name")
+    for key in ("min_facts", "min_citations", "min_trace_events"):
+        if key in expect and (
+            not isinstance(expect[key], int) or isinstance(expect[key], bool) or expect[key] < 0
+        ):
             raise _fail(where, f"expect.{key} must be a non-negative integer")
     for key in ("report", "report_checks"):
         if key in expect and not isinstance(expect[key], bool):
@@ -179,6 +189,8 @@ def _parse_case(raw: Any, number: int, base: Path) -> Case:
     where = f"case {number}"
     if not isinstance(raw, dict):
         raise _fail(where, "a case must be an object")
+    if is_original_case(raw):
+        raw = from_original_case(raw, where)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _fail(where, "needs a non-empty 'name'")
@@ -304,6 +316,14 @@ def check_run(
     values = run.values
     if "status" in expect:
         check("status", run.status == expect["status"], f"{run.status} (want {expect['status']})")
+    if "current_step" in expect:
+        step = current_step(run)
+        check("current_step", step == expect["current_step"],
+              f"{step} (want {expect['current_step']})")
+    if "min_trace_events" in expect:
+        n = len(run.trace)
+        check("min_trace_events", n >= expect["min_trace_events"],
+              f"{n} events (want >= {expect['min_trace_events']})")
     for wanted in expect.get("events", []):
         label = wanted if isinstance(wanted, str) else json.dumps(wanted, sort_keys=True)
         check(f"event {label}", any(_event_matches(e, wanted) for e in run.trace), "in trace")

@@ -20,6 +20,10 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
+from app.nodes.tracing import make_event
+from app.safety.policy import Policy
+from app.service.run_summary import operational_summary
+from app.service.trace_summary import trace_summary
 from app.service.view import RunView, run_view
 from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
 from app.store.blobs import sources_by_reference
@@ -67,10 +71,11 @@ def build_sources(
     return None
 
 
-def _command(resume: dict[str, Any]) -> Any:
+def _command(resume: dict[str, Any] | None, update: dict[str, Any] | None = None) -> Any:
+    # Imported here: commands that only read runs never load langgraph's graph machinery.
     from langgraph.types import Command
 
-    return Command(resume=resume)
+    return Command(resume=resume, update=update)
 
 
 def parse_decision(payload: Decision | dict[str, Any]) -> Decision:
@@ -99,7 +104,8 @@ class Harness:
         self.settings = settings or Settings.from_env()
         self.roles = roles
         self.durability = durability  # other modes exist for bench/bench_durability.py
-        self._graphs: dict[str, CompiledStateGraph] = {}
+        self._graphs: dict[tuple[str, Policy | None], CompiledStateGraph] = {}
+        self._policy: Policy | None = None
 
     @classmethod
     @contextmanager
@@ -116,21 +122,38 @@ class Harness:
 
     # -- graphs -----------------------------------------------------------------------------
 
-    def graph(self, mode: str = "linear") -> CompiledStateGraph:
+    def graph(self, mode: str = "linear", policy: Policy | None = None) -> CompiledStateGraph:
+        """The compiled graph of `mode`; with `policy`, one that enforces that policy (a run's
+        stored one) instead of this process's own."""
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-        if mode not in self._graphs:
+        key = (mode, None if policy == self.policy else policy)
+        if key not in self._graphs:
             if mode == "fanout":
                 from graphs.research_team import build_graph
             else:
                 from graphs.harness import build_graph
-            self._graphs[mode] = build_graph(
+            self._graphs[key] = build_graph(
                 self.store.checkpointer,
                 settings=self.settings,
                 roles=self.roles,
                 blobs=self.store.blobs,
+                policy=key[1] or self.policy,
             )
-        return self._graphs[mode]
+        return self._graphs[key]
+
+    @property
+    def policy(self) -> Policy:
+        """This process's policy (HARNESS_POLICY_FILE or the default): what a new run gets."""
+        if self._policy is None:
+            self._policy = Policy.load(self.settings)
+        return self._policy
+
+    def run_policy(self, run_id: str) -> tuple[Policy, bool]:
+        """The policy stored with the run, and True; runs from before policies were stored get
+        this process's policy, and False."""
+        record = self.store.registry.run_policy(run_id)
+        return (Policy.from_record(record), True) if record else (self.policy, False)
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:
@@ -140,8 +163,9 @@ class Harness:
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
     ) -> None:
         """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
-        each trace event to `on_event` as it happens."""
-        for kind, chunk in self.graph(mode).stream(
+        each trace event to `on_event` as it happens. The graph enforces the run's own policy."""
+        policy, _stored = self.run_policy(config["configurable"]["thread_id"])
+        for kind, chunk in self.graph(mode, policy).stream(
             payload, config, stream_mode=["custom"], durability=self.durability
         ):
             if kind == "custom" and on_event is not None:
@@ -186,6 +210,7 @@ class Harness:
         if sources and sources.get("kind") == "inline" and self.store.blobs is not None:
             # Stored once, by content; every checkpoint then holds only the reference.
             payload["sources"] = sources_by_reference(self.store.blobs, run_id, sources)
+        self.store.registry.save_policy(run_id, self.policy.to_record())
         return self._stream(mode, payload, run_id, on_event)
 
     def _record(self, run_id: str | None) -> RunRecord:
@@ -253,6 +278,43 @@ class Harness:
             trace = trace[-tail:] if tail else []
         return trace
 
+    # -- inspection: the same numbers as the trace Studio shows --------------------------------
+
+    def trace_summary(self, run_id: str | None) -> dict[str, Any]:
+        """Counts by event and step, per-step time and attempts, gate waits, revisions,
+        resumes, token usage and cost per role (app/service/trace_summary.py)."""
+        return trace_summary(self.get(run_id))
+
+    def summary(self, run_id: str | None) -> dict[str, Any]:
+        """The run's operational summary (app/service/run_summary.py)."""
+        run = self.get(run_id)
+        policy, stored = self.run_policy(run.run_id)
+        return operational_summary(run, run.summary(), trace_summary(run), policy, stored)
+
+    def policy_info(self, run_id: str | None = None) -> dict[str, Any]:
+        """The policy a run is held to (stored when it started); with no id, the policy a new
+        run would get in this process."""
+        from app.service.policy_info import describe_policy  # builds the graph anyway
+
+        if run_id is None:
+            return {"run_id": None, **describe_policy(self.policy, self.graph(), stored=False)}
+        run = self.get(run_id)
+        policy, stored = self.run_policy(run.run_id)
+        graph = self.graph(run.mode, policy)
+        return {"run_id": run.run_id, **describe_policy(policy, graph, stored=stored)}
+
+    def memory(
+        self, run_id: str | None, *, query: str | None = None, top_k: int = 5
+    ) -> dict[str, Any]:
+        """Working context, session state and a ranked query over the run's retrieved
+        sources and facts (app/service/memory.py)."""
+        run = self.get(run_id)
+        from app.service.memory import memory_snapshot  # loads the search machinery
+
+        return memory_snapshot(
+            run, self.settings, created_at=run.created_at, query=query, top_k=top_k
+        )
+
     # -- decisions --------------------------------------------------------------------------
 
     def decide(
@@ -285,7 +347,25 @@ class Harness:
                 f"run {run.run_id}: this approval was already decided "
                 f"(if that caller stopped, `harness resume {run.run_id[:8]}` finishes it)"
             )
-        return self._stream(run.mode, _command(payload), run.run_id, on_event)
+        return self._continue(run, payload, "decision", on_event)
+
+    def _continue(
+        self,
+        run: RunView,
+        resume: dict[str, Any] | None,
+        reason: str,
+        on_event: EventHandler | None,
+    ) -> RunView:
+        """Carry a stopped run on from its saved checkpoint, recording `run_resumed` (from
+        which step, and why) in its trace first."""
+        event = make_event(
+            "run_resumed", run.next[0] if run.next else "unknown", reason=reason,
+            from_step=run.next[0] if run.next else None, status=run.status,
+        )
+        if on_event is not None:
+            on_event(event)
+        command = _command(resume, update={"trace": [event]})
+        return self._stream(run.mode, command, run.run_id, on_event)
 
     def approve(self, run_id: str | None, *, by: str | None = None, **kw: Any) -> RunView:
         return self.decide(run_id, {"decision": "approve", "by": by}, **kw)
@@ -309,7 +389,7 @@ class Harness:
                 raise NotWaiting(
                     f"run {run.run_id} is waiting for approval: use approve, edit or reject"
                 )
-            return self._stream(run.mode, _command(claimed), run.run_id, on_event)
+            return self._continue(run, claimed, "claimed_decision", on_event)
         if not run.next:
             raise NotWaiting(f"run {run.run_id} is already {run.status}; nothing to resume")
-        return self._stream(run.mode, None, run.run_id, on_event)
+        return self._continue(run, None, "interrupted", on_event)

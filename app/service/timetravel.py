@@ -210,5 +210,7 @@ def fork(
     h.store.registry.add_run(new_id, run.topic or values.get("topic") or "", run.mode)
     if h.store.blobs is not None:
         h.store.blobs.copy_refs(run.run_id, new_id)  # the copied state names the same blobs
+    # A fork runs under the policy its original was planned with, not this process's.
+    h.store.registry.save_policy(new_id, h.run_policy(run.run_id)[0].to_record())
     h.run_graph(run.mode, None, _config(new_id), on_event)
     return h.get(new_id)

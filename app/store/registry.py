@@ -31,6 +31,8 @@ class RunRegistry(Protocol):
     def claim_decision(self, run_id: str, interrupt_id: str, decision: dict[str, Any]) -> bool: ...
     def claimed_decision(self, run_id: str, interrupt_id: str) -> dict[str, Any] | None: ...
     def delete_run(self, run_id: str) -> bool: ...
+    def save_policy(self, run_id: str, policy: dict[str, Any]) -> None: ...
+    def run_policy(self, run_id: str) -> dict[str, Any] | None: ...
 
 
 SCHEMA = (
@@ -41,6 +43,10 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS harness_decisions (
         run_id TEXT NOT NULL, interrupt_id TEXT NOT NULL, decision TEXT NOT NULL,
         decided_at TEXT NOT NULL, PRIMARY KEY (run_id, interrupt_id)
+    )""",
+    # The effective policy of each run, fixed when it starts (app/safety/policy.py to_record).
+    """CREATE TABLE IF NOT EXISTS harness_policies (
+        run_id TEXT PRIMARY KEY, policy TEXT NOT NULL
     )""",
 )
 
@@ -109,6 +115,16 @@ class SqlRegistry:
         row = self._run(
             "SELECT decision FROM harness_decisions WHERE run_id = ? AND interrupt_id = ?",
             (run_id, interrupt_id),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_policy(self, run_id: str, policy: dict[str, Any]) -> None:
+        # First write wins: a run's policy never changes once it has started.
+        self._insert("harness_policies", ("run_id", "policy"), (run_id, json.dumps(policy)))
+
+    def run_policy(self, run_id: str) -> dict[str, Any] | None:
+        row = self._run(
+            "SELECT policy FROM harness_policies WHERE run_id = ?", (run_id,)
         ).fetchone()
         return json.loads(row[0]) if row else None
 

@@ -91,12 +91,14 @@ def test_an_approval_that_arrives_while_the_winner_is_writing_is_already_decided
 ):
     with Harness.open(_settings(store_env)) as h:
         run_id = h.start(TOPIC).run_id
-    marker = tmp_path / "inside.json"
+    marker, release = tmp_path / "inside.json", tmp_path / "release"
+    # The winner is held inside finalize_report until both late callers have been answered.
     slow = subprocess.Popen(
         [str(Path(sys.executable).parent / "harness"), "approve", run_id, "--json"],
         cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, **store_env, "HARNESS_TEST_BLOCK_IN": "finalize_report",
-             "HARNESS_TEST_BLOCK_MARKER": str(marker), "HARNESS_TEST_BLOCK_SECONDS": "4"},
+             "HARNESS_TEST_BLOCK_MARKER": str(marker), "HARNESS_TEST_BLOCK_RELEASE": str(release),
+             "HARNESS_TEST_BLOCK_SECONDS": "300"},
     )
     try:
         deadline = time.monotonic() + 60
@@ -109,6 +111,7 @@ def test_an_approval_that_arrives_while_the_winner_is_writing_is_already_decided
         rejected = run_cli("reject", run_id, "--feedback", "too late", env=store_env)
         assert rejected.returncode == 2 and "already decided" in rejected.stderr
     finally:
+        release.touch()
         code, out, err = _wait(slow)
     assert code == 0, err
     assert json.loads(out)["status"] == "completed"

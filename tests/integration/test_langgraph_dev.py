@@ -241,7 +241,8 @@ def test_trace_events_stream_live_on_the_custom_mode(server):
     # Live: each step's events arrive before that step's state update, interleaved with the
     # updates of the steps around it, not in one batch at the end.
     first_update = kinds.index("updates")
-    assert custom[0]["event"] == "tool_start" and custom[0]["step"] == "plan"
+    assert custom[0]["event"] == "run_created" and custom[0]["step"] == "plan"
+    assert custom[1]["event"] == "tool_start" and custom[1]["step"] == "plan"
     assert kinds.index("custom") < first_update
     assert "custom" in kinds[first_update + 1 :]
     assert list(updates[0]) == ["plan"]

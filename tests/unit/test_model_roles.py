@@ -375,7 +375,8 @@ def test_a_real_chatopenai_run_keeps_the_api_key_out_of_state_trace_report_and_l
     report = open(done.values["report"]["path"], encoding="utf-8").read()
     for place in (json.dumps(done.values), json.dumps(streamed), report, caplog.text):
         assert key not in place
-    assert done.values["trace"][1]["roles"]["planner"].startswith("openai-compatible:stub-model@")
+    [plan_ready] = [e for e in done.values["trace"] if e["event"] == "plan_ready"]
+    assert plan_ready["roles"]["planner"].startswith("openai-compatible:stub-model@")
 
 
 def test_the_endpoint_gets_bounded_output_and_the_mode_it_supports(settings) -> None:
