@@ -279,7 +279,9 @@ class Harness:
             interrupt = (
                 (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
             )
-            return run_view(record, stored.values, stored.next, interrupt, stored.checkpoint_id)
+            return run_view(
+                record, stored.values, stored.next, False, interrupt, stored.checkpoint_id
+            )
         snapshot = self.graph(record.mode).get_state(self._config(record.run_id))
         first = snapshot.interrupts[0] if snapshot.interrupts else None
         return run_view(
