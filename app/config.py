@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -81,3 +82,33 @@ class Settings(BaseModel):
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise InputError(f"invalid setting {field}: {first['msg']}") from None
+
+
+def read_user_file(path: Path, what: str, limit: int) -> str:
+    """The UTF-8 text of a file a user named (a policy, sources or edit file), refusing what
+    is not a regular file (a FIFO would block, /dev/zero never ends) or larger than `limit`,
+    before reading it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(f"cannot read {what} {path}: not found") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"cannot read {what} {path}: it is a folder")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"cannot read {what} {path}: not a regular file")
+        if info.st_size > limit:
+            raise InputError(f"cannot read {what} {path}: larger than {limit:,} bytes")
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise InputError(f"cannot read {what} {path}: larger than {limit:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read {what} {path}: not UTF-8 text") from None

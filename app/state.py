@@ -7,6 +7,7 @@ the pydantic models validate what crosses a boundary (resume payloads, model ans
 from __future__ import annotations
 
 import operator
+import os
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -158,3 +159,19 @@ class Decision(BaseModel):
         if self.decision == "edit" and not (self.markdown and self.markdown.strip()):
             raise ValueError("decision 'edit' needs a non-empty 'markdown'")
         return self
+
+
+def path_for_state(path: str | os.PathLike[str]) -> str | bytes:
+    """A file path as kept in state: its text, or its raw bytes when the name holds bytes that
+    are not UTF-8 (Python carries them as lone surrogates, which the checkpoint serializer
+    would turn into '?', so a resumed run would look for another file)."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
+def path_from_state(value: str | bytes | None) -> str | None:
+    return os.fsdecode(value) if isinstance(value, bytes) else value

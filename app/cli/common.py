@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from app.config import Settings
+from app.config import Settings, read_user_file
 from app.errors import InputError
 from app.safety.policy import Policy
+from app.safety.terminal import sanitize
 from app.service.view import RunView
 
 app = typer.Typer(
@@ -29,12 +30,19 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+MAX_EDIT_BYTES = 10_000_000
+
 RunId = Annotated[
     str | None, typer.Argument(help="Run id (or a unique prefix).", show_default=False)
 ]
 Latest = Annotated[bool, typer.Option("--latest", help="Use the most recent run.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 By = Annotated[str | None, typer.Option("--by", help="Who decides (recorded in the trace).")]
+
+
+def shown(value: object) -> str:
+    """Stored text as inert terminal text: no escape sequences, no rich markup."""
+    return escape(sanitize(value))
 
 
 def current_settings() -> Settings:
@@ -59,8 +67,9 @@ def print_json(data: Any) -> None:
 
 def event_line(event: dict[str, Any]) -> str:
     detail = {k: v for k, v in event.items() if k not in ("ts", "event", "step")}
-    shown = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], {}))
-    return f"[dim]{event['ts'][11:23]}[/] {event['event']:<20} {event['step']:<16} {escape(shown)}"
+    text = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], {}))
+    name, step = shown(event.get("event", "")), shown(event.get("step", ""))
+    return f"[dim]{str(event.get('ts', ''))[11:23]}[/] {name:<20} {step:<16} {shown(text)}"
 
 
 def live_printer(json_out: bool):
@@ -69,15 +78,15 @@ def live_printer(json_out: bool):
 
 def show_gate(run: RunView, *, hint: bool = True) -> None:
     pending = run.pending or {}
-    out.print(Panel(escape(pending.get("draft", "")), title="Draft", expand=False))
+    out.print(Panel(shown(pending.get("draft", "")), title="Draft", expand=False))
     review = pending.get("review") or {}
     verdict = "passed" if review.get("passed") else "failed"
-    out.print(f"Review: [bold]{verdict}[/] by {review.get('reviewer')}")
+    out.print(f"Review: [bold]{verdict}[/] by {shown(review.get('reviewer'))}")
     for finding in review.get("findings", []):
-        out.print(f"  - {finding['severity']}: {escape(finding['message'])}")
+        out.print(f"  - {shown(finding['severity'])}: {shown(finding['message'])}")
     if pending.get("validation_error"):
-        out.print(f"[red]Last answer was invalid:[/] {escape(pending['validation_error'])}")
-    out.print(f"Proposed output: {pending.get('output_path')}")
+        out.print(f"[red]Last answer was invalid:[/] {shown(pending['validation_error'])}")
+    out.print(f"Proposed output: {shown(pending.get('output_path'))}")
     if not hint:
         return
     short = run.run_id[:8]
@@ -93,31 +102,27 @@ def print_run(run: RunView, json_out: bool) -> None:
         data["pending"] = run.pending
         print_json(data)
     else:
-        out.print(f"Run [bold]{run.run_id}[/]: {run.status}")
+        out.print(f"Run [bold]{shown(run.run_id)}[/]: {run.status}")
         if run.status == "waiting_approval":
             show_gate(run)
         elif run.status == "completed":
             report = run.values.get("report") or {}
-            out.print(f"Report written to {report.get('path')} ({report.get('bytes')} bytes)")
-        elif run.status == "failed":
+            out.print(
+                f"Report written to {shown(report.get('path'))} ({report.get('bytes')} bytes)"
+            )
+        elif run.status in ("failed", "damaged"):
             error = run.values.get("error") or {}
-            out.print(f"[red]Failed at {error.get('step')}:[/] {escape(str(error.get('message')))}")
+            step, message = shown(error.get("step")), shown(error.get("message"))
+            out.print(f"[red]Failed at {step}:[/] {message}")
         elif run.status == "interrupted":
-            steps = ", ".join(run.next)
-            out.print(f"Stopped before {steps}; continue with: harness resume {run.run_id[:8]}")
+            where = f"before {', '.join(run.next)}" if run.next else "between steps"
+            out.print(f"Stopped {where}; continue with: harness resume {shown(run.run_id[:8])}")
     if run.status == "failed":
         raise typer.Exit(1)
 
 
 def read_markdown(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
+    text = read_user_file(path, "edit file", MAX_EDIT_BYTES)
     if not text.strip():
         raise InputError(f"{path} is empty: an edit must contain the full report")
     return text
-
-

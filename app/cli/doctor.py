@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 import typer
-from rich.markup import escape
 
-from app.cli.common import JsonOut, app, current_settings, err, out, print_json
+from app.cli.common import JsonOut, app, current_settings, err, out, print_json, shown
 from app.config import Settings
 from app.safety.secrets import scrub
 
@@ -53,20 +52,20 @@ def doctor(json_out: JsonOut = False) -> None:
     else:
         out.print("[bold]Configuration[/]")
         for key, value in report["settings"].items():  # type: ignore[union-attr]
-            out.print(f"  {key:<22} {escape(str(value))}")
-        out.print(f"[bold]Roles[/]: {escape(str(report['roles']))}")
+            out.print(f"  {key:<22} {shown(str(value))}")
+        out.print(f"[bold]Roles[/]: {shown(str(report['roles']))}")
         endpoint = report["endpoint"]
         if endpoint is None:
             out.print(f"[bold]Endpoint[/]: none, {report['note']}")
         elif endpoint["ok"]:
             out.print(
-                f"[bold]Endpoint[/]: OK, {escape(str(endpoint.get('model')))} answered "
-                f"{escape(repr(endpoint.get('answer')))} in {endpoint['seconds']} s"
+                f"[bold]Endpoint[/]: OK, {shown(str(endpoint.get('model')))} answered "
+                f"{shown(repr(endpoint.get('answer')))} in {endpoint['seconds']} s"
             )
     if not report["ok"]:
         endpoint = report["endpoint"] or {}
         err.print(
-            f"[red]error:[/] model endpoint check failed ({escape(str(report['roles']))}): "
-            f"{escape(str(endpoint.get('error')))}"
+            f"[red]error:[/] model endpoint check failed ({shown(str(report['roles']))}): "
+            f"{shown(str(endpoint.get('error')))}"
         )
         raise typer.Exit(1)

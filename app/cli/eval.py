@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from app.cli.common import JsonOut, app, current_settings, out, print_json
+from app.cli.common import JsonOut, app, current_settings, out, print_json, shown
 
 
 def _mode_table(mode: str, summary: dict[str, Any]) -> Table:
@@ -35,8 +34,13 @@ def _case_table(summary: dict[str, Any]) -> Table:
     for case in summary["cases"]:
         result = "[green]pass[/]" if case["passed"] else "[red]FAIL[/]"
         table.add_row(
-            escape(case["case"]), result, case["status"], str(case["steps"]),
-            str(case["facts"]), str(case["citations"]), f"{case['wall_s']:.2f}s",
+            shown(case["case"]),
+            result,
+            case["status"],
+            str(case["steps"]),
+            str(case["facts"]),
+            str(case["citations"]),
+            f"{case['wall_s']:.2f}s",
         )
     return table
 
@@ -66,8 +70,8 @@ def eval_command(
                 for check in case["checks"]:
                     if not check["ok"]:
                         out.print(
-                            f"  [red]{escape(case['case'])}[/]: {escape(check['check'])}: "
-                            f"{escape(check['detail'])}"
+                            f"  [red]{shown(case['case'])}[/]: {shown(check['check'])}: "
+                            f"{shown(check['detail'])}"
                         )
             out.print()
         verdict = "[green]all cases passed[/]" if summary["passed"] else "[red]some cases failed[/]"

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from app.cli.common import (
@@ -29,8 +28,10 @@ from app.cli.common import (
     print_run,
     read_markdown,
     show_gate,
+    shown,
 )
-from app.errors import HarnessError, InputError
+from app.errors import HarnessError, InputError, RunStopped
+from app.service.faults import first_line, is_store_error
 from app.service.runs import Harness, RunView
 
 
@@ -98,9 +99,14 @@ def run(
         print_run(result, json_out)
 
 
+MAX_LIST = 100_000
+
+
 @app.command("list")
 def list_runs(
-    limit: Annotated[int, typer.Option(help="How many runs, newest first.", min=1)] = 20,
+    limit: Annotated[
+        int, typer.Option(help="How many runs, newest first.", min=1, max=MAX_LIST)
+    ] = 20,
     json_out: JsonOut = False,
 ) -> None:
     """List runs, newest first."""
@@ -116,7 +122,7 @@ def list_runs(
     table.add_column("created", no_wrap=True)
     table.add_column("topic", overflow="fold")
     for r in runs:
-        table.add_row(r.run_id, r.status, r.mode, (r.created_at or "")[:19], escape(r.topic))
+        table.add_row(shown(r.run_id), r.status, r.mode, (r.created_at or "")[:19], shown(r.topic))
     out.print(table if runs else "No runs yet.")
 
 
@@ -262,11 +268,23 @@ def _register_extra_commands() -> None:
 
 
 def main() -> None:
-    _register_extra_commands()
     try:
+        _register_extra_commands()
         app()  # typer reports usage mistakes itself: a short message, exit code 2
+    except RunStopped as exc:
+        err.print(f"[yellow]{shown(exc)}[/]")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/] (no run was moving: nothing to resume)")
+        sys.exit(130)
     except HarnessError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
+        err.print(f"[red]error:[/] {shown(exc)}")
+        sys.exit(2)
+    except Exception as exc:
+        if not is_store_error(exc):
+            raise
+        # The store went away outside a run (PostgreSQL restarted, the file was damaged).
+        err.print(f"[red]error:[/] the run store failed: {shown(first_line(exc))}")
         sys.exit(2)
 
 

@@ -7,9 +7,18 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from app.cli.common import JsonOut, Latest, RunId, app, current_settings, out, pick_run, print_json
+from app.cli.common import (
+    JsonOut,
+    Latest,
+    RunId,
+    app,
+    current_settings,
+    out,
+    pick_run,
+    print_json,
+    shown,
+)
 from app.service.runs import Harness
 
 
@@ -31,24 +40,24 @@ def memory(
         return
     out.print(f"[bold]Working context[/] of run {data['run_id']}")
     for key, value in data["working_context"].items():
-        shown = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
-        out.print(f"  {key:>24}: {escape(shown)}")
+        text = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+        out.print(f"  {key:>24}: {shown(text)}")
     state = data["session_state"]
     out.print("[bold]Session state[/]")
     for key in ("created_at", "updated_at", "status", "next", "revisions", "resumes", "last_error"):
-        out.print(f"  {key:>24}: {escape(json.dumps(state[key], default=str))}")
+        out.print(f"  {key:>24}: {shown(json.dumps(state[key], default=str))}")
     retrieval = data["retrieval"]
     searched = retrieval["searched"]
     out.print(
-        f"[bold]Retrieval[/] for {escape(repr(retrieval['query']))} over {searched['sources']} "
+        f"[bold]Retrieval[/] for {shown(repr(retrieval['query']))} over {searched['sources']} "
         f"sources and {searched['facts']} facts"
     )
     if retrieval["problem"]:
-        out.print(f"  [yellow]{escape(retrieval['problem'])}[/]")
+        out.print(f"  [yellow]{shown(retrieval['problem'])}[/]")
     for i, hit in enumerate(retrieval["results"], 1):
         out.print(
-            f"  {i}. [{hit['kind']}] {escape(hit['id'])} ({hit['score']}) "
-            f"{escape(str(hit['title']))}: {escape(hit['text'])}"
+            f"  {i}. [{hit['kind']}] {shown(hit['id'])} ({hit['score']}) "
+            f"{shown(str(hit['title']))}: {shown(hit['text'])}"
         )
     if not retrieval["results"]:
         out.print("  nothing matches")

@@ -4,9 +4,7 @@ new run would get here (HARNESS_POLICY_FILE, or the default root)."""
 
 from __future__ import annotations
 
-from rich.markup import escape
-
-from app.cli.common import JsonOut, Latest, RunId, app, current_settings, out, print_json
+from app.cli.common import JsonOut, Latest, RunId, app, current_settings, out, print_json, shown
 from app.errors import InputError
 from app.service.runs import Harness
 
@@ -22,20 +20,22 @@ def policy_command(run_id: RunId = None, latest: Latest = False, json_out: JsonO
         print_json(data)
         return
     if data["run_id"]:
-        where = "stored with the run" if data["stored_with_run"] else (
-            "not stored (run from before policies were stored): this process's policy"
+        where = (
+            "stored with the run"
+            if data["stored_with_run"]
+            else ("not stored (run from before policies were stored): this process's policy")
         )
         out.print(f"Run [bold]{data['run_id']}[/]: {where}")
     else:
         out.print("Policy for new runs in this process")
-    out.print(f"source: {escape(data['source'])} (format: {data['format']})")
+    out.print(f"source: {shown(data['source'])} (format: {data['format']})")
     out.print("allowed write roots:")
     for root in data["allowed_write_roots"]:
-        out.print(f"  {escape(root)}")
+        out.print(f"  {shown(root)}")
     out.print("tools:")
     for name, tool in data["tools"].items():
         state = "enabled" if tool["enabled"] else "[red]disabled[/]"
         gate = ", risky, needs approval" if tool["requires_approval"] else ""
         out.print(f"  {name:<16} {state:<8} {tool['action_category']}{gate}")
     for note in data["notes"]:
-        out.print(f"note: {escape(note)}")
+        out.print(f"note: {shown(note)}")

@@ -7,10 +7,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
-from app.cli.common import JsonOut, Latest, RunId, app, current_settings, out, pick_run, print_json
+from app.cli.common import (
+    JsonOut,
+    Latest,
+    RunId,
+    app,
+    current_settings,
+    out,
+    pick_run,
+    print_json,
+    shown,
+)
 from app.service.runs import Harness
 
 
@@ -36,15 +45,19 @@ def summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = Fa
         print_json(data)
         return
     for key, value in data.items():
-        out.print(f"{key:>20}: {escape(_shown(value))}")
+        out.print(f"{key:>20}: {shown(_shown(value))}")
 
 
 def _steps_table(steps: dict[str, dict[str, Any]]) -> Table:
     table = Table("step", "runs", "attempts", "retries", "errors", "time ms", box=None)
     for name, row in steps.items():
         table.add_row(
-            name, str(row["executions"]), str(row["attempts"]), str(row["retries"]),
-            str(row["errors"]), f"{row['duration_ms']:.1f}",
+            name,
+            str(row["executions"]),
+            str(row["attempts"]),
+            str(row["retries"]),
+            str(row["errors"]),
+            f"{row['duration_ms']:.1f}",
         )
     return table
 
@@ -53,8 +66,13 @@ def _tokens_table(by_role: dict[str, dict[str, Any]]) -> Table:
     table = Table("role", "calls", "input", "output", "total", "cost", "models", box=None)
     for role, row in by_role.items():
         table.add_row(
-            role, str(row["calls"]), str(row["input_tokens"]), str(row["output_tokens"]),
-            str(row["total_tokens"]), _cost(row), escape(", ".join(row.get("models") or [])),
+            role,
+            str(row["calls"]),
+            str(row["input_tokens"]),
+            str(row["output_tokens"]),
+            str(row["total_tokens"]),
+            _cost(row),
+            shown(", ".join(row.get("models") or [])),
         )
     return table
 
@@ -81,8 +99,8 @@ def trace_summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOu
         out.print(f"      waiting since {gate['waiting_since']}")
     out.print(f"Revisions requested: {data['revisions']['requested']}")
     resumes = data["resumes"]["resumes"]
-    shown = ", ".join(f"{r['reason']} at {r['from_step']}" for r in resumes) or "none"
-    out.print(f"Resumes: {len(resumes)} ({shown})")
+    listed = ", ".join(f"{r['reason']} at {r['from_step']}" for r in resumes) or "none"
+    out.print(f"Resumes: {len(resumes)} ({shown(listed)})")
     tokens = data["tokens"]
     if tokens["total"].get("calls"):
         out.print(_tokens_table(tokens["by_role"]))
@@ -95,7 +113,7 @@ def trace_summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOu
     else:
         out.print("Tokens: no model calls (offline roles)")
     counts = " ".join(f"{k}={v}" for k, v in data["counts"]["by_event"].items())
-    out.print(f"Events: {escape(counts)}")
+    out.print(f"Events: {shown(counts)}")
     for failure in data["failures"]:
-        error = escape(str(failure["error"]))
+        error = shown(str(failure["error"]))
         out.print(f"[red]{failure['step']}[/] attempt {failure['attempt']}: {error}")

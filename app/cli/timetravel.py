@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from app.cli.common import (
     JsonOut,
@@ -18,6 +17,7 @@ from app.cli.common import (
     pick_run,
     print_json,
     print_run,
+    shown,
 )
 from app.errors import InputError
 from app.service.runs import Harness
@@ -51,7 +51,7 @@ def show_checkpoints(run_id: str | None, json_out: bool) -> None:
         nxt = ", ".join(row["next"]) or "(end)"
         out.print(
             f"{mark} {row['step']!s:>3} {row['checkpoint_id']}  "
-            f"{escape(row['after']):<16} -> {nxt:<16} "
+            f"{shown(row['after']):<16} -> {nxt:<16} "
             f"{row['status'] or '':<17}{row['source'] or ''}"
         )
     out.print(
@@ -97,5 +97,5 @@ def fork(
         source = pick_run(run_id, latest)
         result = timetravel.fork(h, source, cid, feedback=feedback, on_event=live_printer(json_out))
         if not json_out:
-            out.print(f"Forked run [bold]{result.run_id}[/] from checkpoint {escape(cid)}")
+            out.print(f"Forked run [bold]{result.run_id}[/] from checkpoint {shown(cid)}")
         print_run(result, json_out)

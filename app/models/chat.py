@@ -21,6 +21,7 @@ schema object.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -38,7 +39,7 @@ from app.errors import InputError
 from app.models.parsing import AnswerParseError, answer_text, excerpt, parse_answer
 from app.models.prices import PriceTable
 from app.models.usage import record_usage
-from app.safety.secrets import MASK, scrub
+from app.safety.secrets import MASK, scrub_message
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -201,6 +202,35 @@ def request_schema(schema: type[BaseModel]) -> dict[str, Any]:
     return close(inline_refs(schema.model_json_schema()))
 
 
+class ModelTimeout(TimeoutError):
+    """The whole model call took longer than HARNESS_MODEL_TIMEOUT (retried like a timeout)."""
+
+
+def within(seconds: float | None, fn: Any, *args: Any) -> Any:
+    """`fn(*args)`, or ModelTimeout once `seconds` have passed. The call runs in a daemon
+    thread with the caller's context (LangGraph's streaming and config); a call that overruns
+    is abandoned, and each of its reads still ends at the client's own timeout."""
+    if not seconds:
+        return fn(*args)
+    box: dict[str, Any] = {}
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            box["value"] = context.run(fn, *args)
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="model-call", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise ModelTimeout(f"the model did not answer within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 REPAIR_PROMPT = (
     "Your previous answer could not be used: {problem}.\n"
     "Answer again with ONLY one JSON object that matches this JSON schema, no prose and no "
@@ -224,6 +254,7 @@ class ModelCaller:
         modes: tuple[str, ...] | None = None,
         provider_for: Any = None,
         prices: PriceTable | None = None,
+        timeout: float | None = None,
     ):
         if chat is None and factory is None:
             raise ValueError("give a chat model or a factory")
@@ -234,6 +265,9 @@ class ModelCaller:
         self._modes = modes
         self._provider_for = provider_for
         self._lock = threading.Lock()
+        # The client's timeout bounds each read; this bounds the whole call (a server that
+        # drips one byte a second never trips a read timeout).
+        self.timeout = timeout
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None) -> ModelCaller:
@@ -244,6 +278,7 @@ class ModelCaller:
             factory=lambda: chat_model(settings, http_client=http_client),
             provider_for=lambda model: provider_name(settings, model),
             prices=PriceTable.load(settings.price_table),
+            timeout=settings.model_timeout,
         )
 
     @property
@@ -271,7 +306,7 @@ class ModelCaller:
     ) -> tuple[str, Any]:
         """Send in one mode; returns (raw text, parsed dict or None)."""
         try:
-            return self._send_once(mode, messages, schema, role)
+            return within(self.timeout, self._send_once, mode, messages, schema, role)
         except openai.LengthFinishReasonError as exc:
             # With a response format the client raises when max_tokens cut the answer off;
             # the partial text is still an answer (the parser salvages complete items).
@@ -279,6 +314,10 @@ class ModelCaller:
             return _completion_text(exc.completion), None
         except openai.ContentFilterFinishReasonError as exc:
             self._record_completion(role, exc.completion)
+            return "", None
+        except RecursionError:
+            # An absurdly nested answer broke the client's own JSON parsing: a bad answer
+            # (recorded, repaired once), not a network error to retry.
             return "", None
 
     def _record_completion(self, role: str, completion: Any) -> None:
@@ -406,7 +445,7 @@ def check_endpoint(settings: Settings, *, http_client: Any = None) -> dict[str, 
 
 def describe_error(exc: BaseException, settings: Settings | None = None) -> str:
     """One line naming the error, with the key and any other secret masked."""
-    text = scrub(" ".join(str(exc).split()))
+    text = scrub_message(" ".join(str(exc).split()))
     if settings is not None and settings.api_key is not None:
         secret = settings.api_key.get_secret_value()
         if secret:

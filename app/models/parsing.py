@@ -20,6 +20,9 @@ from pydantic import BaseModel, ValidationError
 T = TypeVar("T", bound=BaseModel)
 
 EXCERPT_CHARS = 300
+# Far beyond any answer a role asks for (HARNESS_MODEL_MAX_TOKENS), and small enough that the
+# bracket scan stays fast: a longer answer is refused before it is scanned.
+MAX_ANSWER_CHARS = 40_000
 MAX_BRACKET_STARTS = 25
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
@@ -146,13 +149,18 @@ def _words(text: str, mapping: dict[str, str]) -> str:
 def _loads(candidate: str) -> Any:
     """json.loads, then the safe repairs: trailing commas, Python literals, single quotes."""
     # strict=False: raw newlines and tabs inside strings are common in model answers.
+    # RecursionError: an absurdly nested value is a bad answer, not a crash of the step.
     try:
         return json.loads(candidate, strict=False)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     except ValueError:
         pass
     fixed = _drop_trailing_commas(candidate)
     try:
         return json.loads(_words(fixed, _PY_WORDS), strict=False)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     except ValueError:
         pass
     # Single quotes / Python literals: ast.literal_eval evaluates literals only, never code.
@@ -187,7 +195,10 @@ def _candidates(text: str) -> list[str]:
 
 def json_values(text: Any) -> Iterator[Any]:
     """Every JSON object or array found in a model answer, best candidate first."""
-    body = _THINK.sub("", answer_text(text)).strip().lstrip("\ufeff").strip()
+    body = answer_text(text)
+    if len(body) > MAX_ANSWER_CHARS:
+        raise AnswerParseError(f"the answer is longer than {MAX_ANSWER_CHARS:,} characters")
+    body = _THINK.sub("", body).strip().lstrip("\ufeff").strip()
     if not body:
         raise AnswerParseError("the answer was empty")
     loaded: list[str] = []

@@ -23,11 +23,11 @@ from typing import Any
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
-from app.errors import HarnessError, PolicyViolation
+from app.errors import HarnessError, PolicyViolation, WriteDeferred
 from app.models.usage import collect_usage, usage_events
 from app.nodes.tracing import emit
 from app.safety.policy import Policy
-from app.safety.secrets import scrub
+from app.safety.secrets import scrub, scrub_message
 
 StepFn = Callable[[dict[str, Any], Runtime], dict[str, Any]]
 Opening = Callable[[dict[str, Any], Runtime], list[dict[str, Any]]]
@@ -53,7 +53,7 @@ def failed_kind(state: Mapping[str, Any]) -> str | None:
 
 def _describe(exc: BaseException) -> str:
     # Library errors can quote credentials (a rejected Authorization header): mask them first.
-    text = scrub(str(exc)).strip()
+    text = scrub_message(str(exc)).strip()
     text = text.splitlines()[0][:300] if text else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -130,12 +130,13 @@ def tool_step(
                 block_for_crash_test(step)
                 update = fn(state, runtime)
                 block_for_crash_test(step, "after")
-            except GraphBubbleUp:
+            except (GraphBubbleUp, WriteDeferred):
+                # an interrupt, or a side effect to retry on resume: not a failure of the run
                 raise
             except HarnessError as exc:
                 # Input and policy problems do not get better by retrying.
                 event = "policy_refused" if isinstance(exc, PolicyViolation) else "tool_error"
-                message = scrub(str(exc))
+                message = scrub_message(str(exc))
                 events += _usage(step, calls)
                 events.append(
                     emit(

@@ -22,7 +22,7 @@ from app.research.roles import Roles
 from app.research.sources import index_for, load_documents
 from app.safety.policy import Policy
 from app.safety.report_writer import write_report_once
-from app.state import HarnessState, Match, ModelIssue
+from app.state import HarnessState, Match, ModelIssue, path_for_state, path_from_state
 from app.store.blobs import BlobStore, resolve_sources
 
 SEARCH_RESULTS_PER_QUESTION = 5
@@ -34,6 +34,12 @@ def validate_topic(topic: object) -> str:
         raise InputError("topic must be a non-empty string")
     if len(topic) > MAX_TOPIC_CHARS:
         raise InputError(f"topic is longer than {MAX_TOPIC_CHARS} characters")
+    try:
+        topic.encode("utf-8")  # undecodable bytes from the command line arrive as surrogates
+    except UnicodeEncodeError:
+        raise InputError("topic is not valid UTF-8 text") from None
+    if "\x00" in topic:
+        raise InputError("topic contains a NUL character")
     return topic.strip()
 
 
@@ -96,10 +102,10 @@ class HarnessSteps(ApprovalGate):
 
     def plan(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         topic = validate_topic(state.get("topic"))
-        requested = state.get("output_path")
+        requested = path_from_state(state.get("output_path"))
         target = requested or self.policy.default_report_path(topic, _run_id(runtime))
         # Refuse a bad output path now, long before anything could be written.
-        output_path = str(self.policy.check_write(target))
+        output_path = path_for_state(self.policy.check_write(target))
         with collect_issues() as issues:
             questions = self.roles.planner.plan(topic)
         update = {
@@ -196,8 +202,8 @@ class HarnessSteps(ApprovalGate):
         approval = state.get("approval") or {}
         if approval.get("decision") not in ("approve", "edit"):
             raise PolicyViolation("the report is written only after approval")
-        target = self.policy.check_write(state["output_path"])
-        report = write_report_once(target, state["draft"])
+        target = self.policy.check_write(path_from_state(state["output_path"]))
+        report = write_report_once(target, state["draft"], self.policy.root_of(target))
         event = "report_already_written" if report["already_written"] else "report_written"
         return {
             "report": report,

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from rank_bm25 import BM25Okapi
 
+from app.config import read_user_file
 from app.errors import InputError
-from app.state import SourcesSpec
+from app.state import SourcesSpec, path_from_state
 
 TEXT_SUFFIXES = (".md", ".txt")
 MAX_DOCUMENT_BYTES = 2_000_000
+MAX_SOURCES_FILE_BYTES = 50_000_000
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 STOPWORDS = frozenset(
     "a an and are as at be but by do does for from has have how in is it its of on or that the "
@@ -43,8 +45,13 @@ def _title_of(text: str, fallback: str) -> str:
 
 
 def _read_text_file(path: Path) -> str | None:
-    """Return the file's text, or None when it is empty, binary or not UTF-8."""
-    data = path.read_bytes()
+    """Return the file's text, or None when it is empty, too large, binary or not UTF-8.
+    The size is checked on the open file before reading: a huge (or sparse) file is skipped
+    without being read, and at most MAX_DOCUMENT_BYTES + 1 bytes are ever read."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > MAX_DOCUMENT_BYTES:
+            return None
+        data = handle.read(MAX_DOCUMENT_BYTES + 1)
     if b"\x00" in data or len(data) > MAX_DOCUMENT_BYTES:
         return None
     try:
@@ -73,17 +80,25 @@ def _text_files(root: Path) -> list[tuple[str, int]]:
     """The .md/.txt files under `root` with their mtimes, in path order, with one stat per file
     and no Path objects: this runs in every search and extract step (bench/profile_hot_path)."""
     found = []
-    for folder, _dirs, names in os.walk(root):  # like rglob: symlinked folders are not entered
-        for name in names:
-            if os.path.splitext(name)[1].lower() not in TEXT_SUFFIXES:
-                continue
-            file = os.path.join(folder, name)
+    folders = [str(root)]
+    while folders:  # a stack, not recursion: 1,000 nested folders are fine
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
             try:
-                info = os.stat(file)
+                if entry.is_dir(follow_symlinks=False):  # symlinked folders are not entered
+                    folders.append(entry.path)
+                    continue
+                if os.path.splitext(entry.name)[1].lower() not in TEXT_SUFFIXES:
+                    continue
+                info = os.stat(entry.path)
             except OSError:
                 continue
             if stat.S_ISREG(info.st_mode):
-                found.append((file, info.st_mtime_ns))
+                found.append((entry.path, info.st_mtime_ns))
     return sorted(found, key=lambda item: item[0].split(os.sep))
 
 
@@ -119,6 +134,8 @@ def parse_documents(items: object, origin: str) -> tuple[Document, ...]:
             raise InputError(f"{origin}: item {i} needs a non-empty string 'title'")
         if not isinstance(content, str) or not content.strip():
             raise InputError(f"{origin}: item {i} needs a non-empty string 'content'")
+        if "\x00" in title or "\x00" in content:
+            raise InputError(f"{origin}: item {i} contains a NUL character")
         docs.append(Document(f"doc-{i}", title.strip(), content))
     return tuple(docs)
 
@@ -126,14 +143,7 @@ def parse_documents(items: object, origin: str) -> tuple[Document, ...]:
 def read_sources_file(path: str | Path) -> list[dict[str, str]]:
     """Read and validate a sources JSON file; returns the documents for inline state."""
     file = Path(path).expanduser()
-    try:
-        raw = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"sources file not found: {file}") from None
-    except IsADirectoryError:
-        raise InputError(f"sources file is a folder: {file} (use --corpus for folders)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read sources file {file}: {exc}") from None
+    raw = read_user_file(file, "sources file", MAX_SOURCES_FILE_BYTES)
     try:
         items = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -148,7 +158,7 @@ def load_documents(spec: SourcesSpec | None, default_corpus: Path) -> tuple[Docu
     spec = spec or {}
     if spec.get("kind") == "inline":
         return parse_documents(spec.get("documents"), "inline sources")
-    return load_folder(spec.get("path") or default_corpus)
+    return load_folder(path_from_state(spec.get("path")) or default_corpus)
 
 
 class SearchIndex:

@@ -19,10 +19,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.config import Settings
+from app.config import Settings, read_user_file
 from app.errors import InputError, PolicyViolation
 from app.safety.policy_formats import is_original_format, translate_original
 
+MAX_POLICY_BYTES = 1_000_000
 KNOWN_TOOLS = frozenset(
     {"plan", "search", "extract_facts", "draft_report", "review", "finalize_report"}
 )
@@ -45,12 +46,7 @@ class Policy:
 
     @classmethod
     def from_file(cls, path: Path, *, default_root: Path | None = None) -> Policy:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read policy file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"policy file {path} is not UTF-8 text") from None
+        text = read_user_file(path, "policy file", MAX_POLICY_BYTES)
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -126,6 +122,14 @@ class Policy:
                 return resolved
         roots = ", ".join(str(r) for r in self.allowed_write_roots)
         raise PolicyViolation(f"report path {resolved} is outside the allowed roots ({roots})")
+
+    def root_of(self, resolved: Path) -> Path:
+        """The allowed root a path from `check_write` lies in (the deepest, if nested)."""
+        roots = [r.resolve() for r in self.allowed_write_roots]
+        inside = [r for r in roots if resolved.is_relative_to(r)]
+        if not inside:
+            raise PolicyViolation(f"report path {resolved} is outside the allowed roots")
+        return max(inside, key=lambda r: len(r.parts))
 
     def default_report_path(self, topic: str, run_id: str) -> Path:
         slug = re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-")[:60] or "report"

@@ -19,13 +19,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.errors import AlreadyDecided, InputError, NotWaiting, RunNotFound
+from app.errors import AlreadyDecided, HarnessError, InputError, NotWaiting, RunNotFound, RunStopped
+from app.nodes.guard import block_for_crash_test
+from app.nodes.steps import validate_topic
 from app.nodes.tracing import make_event
+from app.research.roles import Roles
+from app.research.sources import load_folder, parse_documents, read_sources_file
 from app.safety.policy import Policy
+from app.safety.secrets import scrub
+from app.safety.terminal import sanitize
+from app.service.faults import store_faults
 from app.service.run_summary import operational_summary
 from app.service.trace_summary import trace_summary
 from app.service.view import RunView, run_view
-from app.state import TERMINAL_STATUSES, Decision, SourcesSpec
+from app.state import TERMINAL_STATUSES, Decision, SourcesSpec, path_for_state
 from app.store.blobs import sources_by_reference
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
@@ -54,7 +61,7 @@ def build_sources(
     documents: list[dict[str, str]] | None = None,
 ) -> SourcesSpec | None:
     """Validate the material up front so a bad path fails before any run is created."""
-    from app.research.sources import load_folder, parse_documents, read_sources_file
+    from app.research.sources import load_folder
 
     given = [x is not None for x in (corpus, sources_file, documents)]
     if sum(given) > 1:
@@ -62,7 +69,7 @@ def build_sources(
     if corpus is not None:
         path = Path(corpus).expanduser()
         load_folder(path)
-        return {"kind": "corpus", "path": str(path.resolve())}
+        return {"kind": "corpus", "path": path_for_state(path.resolve())}
     if sources_file is not None:
         return {"kind": "inline", "documents": read_sources_file(sources_file)}
     if documents is not None:
@@ -83,8 +90,12 @@ def parse_decision(payload: Decision | dict[str, Any]) -> Decision:
         return payload
     if not isinstance(payload, dict):
         raise InputError('a decision must be an object like {"decision": "approve"}')
+    if any("\x00" in str(v) for v in payload.values()):
+        # PostgreSQL cannot store NUL in text: refuse it before a claim is taken.
+        raise InputError("a decision must not contain a NUL character")
     try:
-        return Decision.model_validate(payload)
+        # Text a person typed can hold a configured secret: it is masked before it is stored.
+        return Decision.model_validate(scrub(payload))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "decision"
@@ -163,15 +174,21 @@ class Harness:
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
     ) -> None:
         """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
-        each trace event to `on_event` as it happens. The graph enforces the run's own policy."""
-        policy, _stored = self.run_policy(config["configurable"]["thread_id"])
-        for kind, chunk in self.graph(mode, policy).stream(
-            payload, config, stream_mode=["custom"], durability=self.durability
-        ):
-            if kind == "custom" and on_event is not None:
-                on_event(chunk)
-        if self.store.sync is not None:
-            self.store.sync()  # the stop (gate, end) is durable before the caller is told
+        each trace event to `on_event` as it happens. The graph enforces the run's own policy.
+        Ctrl-C and a failing store stop it with one clear error; what was saved before stays
+        saved, so the run is resumable."""
+        try:
+            with store_faults():
+                policy, _stored = self.run_policy(config["configurable"]["thread_id"])
+                for kind, chunk in self.graph(mode, policy).stream(
+                    payload, config, stream_mode=["custom"], durability=self.durability
+                ):
+                    if kind == "custom" and on_event is not None:
+                        on_event(chunk)
+                if self.store.sync is not None:
+                    self.store.sync()  # the stop (gate, end) is durable before the caller is told
+        except KeyboardInterrupt:
+            raise RunStopped(config["configurable"]["thread_id"]) from None
 
     def _stream(
         self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
@@ -193,28 +210,44 @@ class Harness:
         run_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunView:
-        from app.nodes.steps import validate_topic
 
         topic = validate_topic(topic)
         sources = build_sources(corpus, sources_file, documents)
         self.graph(mode)  # validates the mode before anything is stored
+        # Refused now, not stored as a failed run: a missing default corpus, a bad output path.
+        if sources is None:
+            load_folder(self.settings.corpus)
+        if output_path is not None:
+            Policy.load(self.settings).check_write(output_path)
         run_id = run_id or uuid.uuid4().hex
-        if self.store.registry.get_run(run_id) is not None:
-            raise InputError(f"run {run_id} already exists")
         payload: dict[str, Any] = {"topic": topic}
         if sources:
             payload["sources"] = sources
         if output_path is not None:
-            payload["output_path"] = str(output_path)
-        self.store.registry.add_run(run_id, topic, mode)
-        if sources and sources.get("kind") == "inline" and self.store.blobs is not None:
-            # Stored once, by content; every checkpoint then holds only the reference.
-            payload["sources"] = sources_by_reference(self.store.blobs, run_id, sources)
-        self.store.registry.save_policy(run_id, self.policy.to_record())
-        return self._stream(mode, payload, run_id, on_event)
+            payload["output_path"] = path_for_state(output_path)
+        config = self._config(run_id)
+        with store_faults():
+            if self.store.registry.get_run(run_id) or self.store.checkpointer.get_tuple(config):
+                raise InputError(f"run {run_id} already exists")
+            if sources and sources.get("kind") == "inline" and self.store.blobs is not None:
+                # Stored once, by content; every checkpoint then holds only the reference.
+                payload["sources"] = sources_by_reference(
+                    self.store.blobs, run_id, scrub(sources)
+                )
+            payload = scrub(payload)  # inline sources can quote a configured secret
+            # The input is checkpointed before the run is registered: a process killed at any
+            # instant leaves either no listed run or one that `resume` continues from its input.
+            self.graph(mode).update_state(config, payload, as_node="__input__")
+            self.store.registry.save_policy(run_id, self.policy.to_record())
+            try:
+                self.store.registry.add_run(run_id, payload["topic"], mode)
+            except KeyboardInterrupt:
+                # Registered or not, the input is saved: if listed, `resume` starts it.
+                raise RunStopped(run_id) from None
+        return self._stream(mode, None, run_id, on_event)
 
     def _record(self, run_id: str | None) -> RunRecord:
-        if run_id is None or run_id in ("", "latest", "--latest"):
+        if run_id is None:  # `--latest`; the string "latest" is looked up like any other id
             record = self.store.registry.latest_run()
             if record is None:
                 raise RunNotFound("there are no runs yet")
@@ -223,12 +256,13 @@ class Harness:
             raise InputError("a run id must be a string")
         record = self.store.registry.get_run(run_id)
         if record is None:
-            matches = [
-                r for r in self.store.registry.list_runs(10_000) if r.run_id.startswith(run_id)
-            ]
-            if len(matches) == 1 and len(run_id) >= 6:
+            matches = self.store.registry.runs_with_prefix(run_id) if len(run_id) >= 6 else []
+            if len(matches) == 1:
                 return matches[0]
-            raise RunNotFound(f"no run with id {run_id!r} (see `harness list`)")
+            shown = sanitize(run_id)
+            if len(matches) > 1:
+                raise RunNotFound(f"run id prefix {shown!r} is ambiguous: give more characters")
+            raise RunNotFound(f"no run with id {shown!r} (see `harness list`)")
         return record
 
     def resolve_id(self, run_id: str | None) -> str:
@@ -245,20 +279,41 @@ class Harness:
             interrupt = (
                 (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
             )
-            return run_view(record, stored.values, stored.next, interrupt, stored.checkpoint_id)
+            return run_view(
+                record, stored.values, stored.next, False, interrupt, stored.checkpoint_id
+            )
         snapshot = self.graph(record.mode).get_state(self._config(record.run_id))
         first = snapshot.interrupts[0] if snapshot.interrupts else None
         return run_view(
             record,
             snapshot.values,
             tuple(snapshot.next),
+            bool(snapshot.tasks),
             (first.value, first.id) if first else None,
             (snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
         )
 
     def list(self, limit: int = 50) -> list[RunView]:
         # From the listed records directly: looking each id up again cost a query per run.
-        return [self._view(r) for r in self.store.registry.list_runs(limit)]
+        with store_faults():
+            return [self._view_or_damaged(r) for r in self.store.registry.list_runs(limit)]
+
+    def _view_or_damaged(self, record: RunRecord) -> RunView:
+        """One run whose checkpoint cannot be read must not hide all the others."""
+        try:
+            return self._view(record)
+        except HarnessError:
+            raise  # a settings problem (a bad policy file), not this run's
+        except Exception as exc:  # any decoding error of a damaged checkpoint
+            error = {"step": "store", "message": f"cannot read this run: {type(exc).__name__}"}
+            return RunView(
+                run_id=record.run_id,
+                status="damaged",
+                values={"error": error},
+                topic=record.topic,
+                mode=record.mode,
+                created_at=record.created_at,
+            )
 
     def pending(self, run_id: str | None) -> dict[str, Any]:
         run = self.get(run_id)
@@ -333,13 +388,15 @@ class Harness:
                 # Another caller's decision is being carried out right now (or its process
                 # stopped after the gate): this approval is decided either way.
                 decided = run.values["approval"]["decision"]
+                hint = ""
+                if run.status == "interrupted":
+                    hint = f"; `harness resume {run.run_id[:8]}` carries it out"
                 raise AlreadyDecided(
                     f"run {run.run_id}: this approval was already decided ({decided}); "
-                    f"the run is {run.status}"
+                    f"the run is {run.status}{hint}"
                 )
             raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
         payload = choice.model_dump(exclude_none=True)
-        from app.nodes.guard import block_for_crash_test
 
         block_for_crash_test("claim")  # test-only hook: two callers collide here
         if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):
@@ -390,6 +447,6 @@ class Harness:
                     f"run {run.run_id} is waiting for approval: use approve, edit or reject"
                 )
             return self._continue(run, claimed, "claimed_decision", on_event)
-        if not run.next:
+        if run.status != "interrupted":
             raise NotWaiting(f"run {run.run_id} is already {run.status}; nothing to resume")
         return self._continue(run, None, "interrupted", on_event)

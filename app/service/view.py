@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.state import path_from_state
 from app.store.registry import RunRecord
 
 
@@ -28,7 +29,7 @@ class RunView:
 
     @property
     def report_path(self) -> str | None:
-        return (self.values.get("report") or {}).get("path")
+        return path_from_state((self.values.get("report") or {}).get("path"))
 
     def summary(self) -> dict[str, Any]:
         values = self.values
@@ -55,6 +56,7 @@ def run_view(
     record: RunRecord,
     values: dict[str, Any],
     next_steps: tuple[str, ...],
+    unfinished: bool,
     interrupt: tuple[Any, str] | None,
     checkpoint_id: str | None,
 ) -> RunView:
@@ -63,8 +65,11 @@ def run_view(
     pending, interrupt_id = interrupt if interrupt else (None, None)
     if interrupt:
         status = "waiting_approval"
-    elif next_steps:
-        status = "interrupted"  # stopped between steps (crash, kill): `resume` continues it
+    elif next_steps or unfinished:
+        # Stopped between steps (crash, kill, Ctrl-C): steps still to run, or a step whose
+        # writes were saved before the next checkpoint was (`next` is then empty while the
+        # snapshot still has tasks). Either way `resume` continues it; the stored status is stale.
+        status = "interrupted"
     else:
         status = values.get("status") or "running"
     return RunView(

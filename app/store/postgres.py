@@ -12,6 +12,8 @@ session blocked inside `pg_advisory_lock` - that would be a deadlock.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +43,26 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+_USERINFO = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
+
+
+def _without_password(text: str, url: str) -> str:
+    """A driver message that may quote the connection string (psycopg does, for a malformed
+    one), with the URL's password removed however the URL is written."""
+    text = text.replace(url, redact(url))
+    text = _USERINFO.sub(r"\1:***@", text)
+    password = _password_of(url)
+    return text.replace(password, "***") if password and len(password) >= 3 else text
+
+
+def _password_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
+        return match.group(1) if match else None
+
+
 def _connect(url: str, **kwargs):
     import psycopg
 
@@ -49,10 +71,14 @@ def _connect(url: str, **kwargs):
             url, autocommit=True, prepare_threshold=0, connect_timeout=CONNECT_TIMEOUT_S, **kwargs
         )
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = _without_password(str(exc).strip(), url)
+        first = text.splitlines()[0] if text else type(exc).__name__
         raise InputError(f"cannot connect to {redact(url)}: {first}") from None
-    except psycopg.ProgrammingError as exc:
-        raise InputError(f"invalid HARNESS_DATABASE_URL {redact(url)}: {exc}") from None
+    except psycopg.Error as exc:  # a malformed URL: its message quotes the whole string
+        text = _without_password(str(exc).strip(), url).splitlines()
+        raise InputError(
+            f"invalid HARNESS_DATABASE_URL {redact(url)}: {text[0] if text else 'unparsable'}"
+        ) from None
 
 
 def _is_set_up(conn, migrations: int) -> bool:
@@ -84,6 +110,11 @@ def setup_database(saver, registry: PostgresRegistry, blobs: BlobStore, conn) ->
             blobs.setup()
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
+# psycopg logs a warning when it cleans up after a lost connection; without a handler Python
+# prints it to stderr next to our own one-line error. The error itself is raised, not logged.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
 @contextmanager

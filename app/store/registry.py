@@ -28,6 +28,7 @@ class RunRegistry(Protocol):
     def get_run(self, run_id: str) -> RunRecord | None: ...
     def list_runs(self, limit: int = 50) -> list[RunRecord]: ...
     def latest_run(self) -> RunRecord | None: ...
+    def runs_with_prefix(self, prefix: str, limit: int = 2) -> list[RunRecord]: ...
     def claim_decision(self, run_id: str, interrupt_id: str, decision: dict[str, Any]) -> bool: ...
     def claimed_decision(self, run_id: str, interrupt_id: str) -> dict[str, Any] | None: ...
     def delete_run(self, run_id: str) -> bool: ...
@@ -103,6 +104,15 @@ class SqlRegistry:
     def latest_run(self) -> RunRecord | None:
         rows = self.list_runs(limit=1)
         return rows[0] if rows else None
+
+    def runs_with_prefix(self, prefix: str, limit: int = 2) -> list[RunRecord]:
+        """Runs whose id starts with `prefix`, however many runs exist."""
+        # substr, not LIKE or a range: no wildcards to escape and no collation to depend on.
+        return self._records(
+            "SELECT run_id, topic, mode, created_at FROM harness_runs "
+            "WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT ?",
+            (len(prefix), prefix, limit),
+        )
 
     def claim_decision(self, run_id: str, interrupt_id: str, decision: dict[str, Any]) -> bool:
         return self._insert(

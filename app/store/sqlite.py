@@ -65,28 +65,38 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
     except OSError as exc:
         raise InputError(f"cannot create HARNESS_HOME {settings.home}: {exc.strerror}") from None
     path = str(settings.sqlite_path)
-    saver_conn, registry_conn = connect_sqlite(path, autocommit=False), connect_sqlite(path)
-    # Commits are not fsynced one by one (WAL + synchronous=NORMAL): a killed process loses
-    # none of them (they are in the OS's cache; SQLite never corrupts in this mode). Only a
-    # power loss or OS crash could roll back the commits since the last durable point, and
-    # both connections append to one WAL, so what survives is always a prefix (a blob before
-    # the checkpoint that names it). Durable points, one fsync of the WAL each: the run's stop
-    # at the gate and at its end (`sync`) and the decision claim (before the report can be
-    # written); the report file is fsynced by its writer. Steps redone after such a loss are
-    # pure, and the report write is idempotent. 24 -> 4 fsyncs per run (docs/benchmarks.md).
-    for conn in (saver_conn, registry_conn):
-        conn.execute("PRAGMA synchronous=NORMAL")
+    conns: list[sqlite3.Connection] = []
     try:
+        conns.append(connect_sqlite(path, autocommit=False))
+        conns.append(connect_sqlite(path))
+        saver_conn, registry_conn = conns
+        # Commits are not fsynced one by one (WAL + synchronous=NORMAL): a killed process loses
+        # none of them (they are in the OS's cache; SQLite never corrupts in this mode). Only a
+        # power loss or OS crash could roll back the commits since the last durable point, and
+        # both connections append to one WAL, so what survives is always a prefix (a blob
+        # before the checkpoint that names it). Durable points, one fsync of the WAL each: the
+        # run's stop at the gate and at its end (`sync`) and the decision claim (before the
+        # report can be written); the report file is fsynced by its writer. Steps redone after
+        # such a loss are pure, and the report write is idempotent. 24 -> 4 fsyncs per run
+        # (docs/benchmarks.md).
+        for conn in conns:
+            conn.execute("PRAGMA synchronous=NORMAL")
         saver = SqliteSaver(saver_conn)
         saver.setup()
         registry = DurableClaimRegistry(registry_conn, path)
         registry.setup()
         blobs = BlobStore(registry, "BLOB")
         blobs.setup()
+    except sqlite3.Error as exc:
+        # A damaged or truncated file, a read-only home, a full disk: one clear line.
+        for conn in conns:
+            conn.close()
+        raise InputError(f"cannot open the run store {path}: {exc}") from None
+    try:
         yield Store(saver, registry, f"sqlite:{path}", blobs, sync=lambda: sync_wal(path))
     finally:
-        saver_conn.close()
-        registry_conn.close()
+        for conn in conns:
+            conn.close()
 
 
 def memory_store() -> Store:

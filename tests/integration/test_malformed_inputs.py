@@ -5,6 +5,7 @@ and no stored run changes."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,9 @@ def world(tmp_path_factory) -> dict:
         ids = {
             "waiting": h.start(TOPIC).run_id,
             "completed": h.approve(h.start("Heat pump noise").run_id).run_id,
-            "failed": h.start("Defrost", output_path=base / "outside.md").run_id,
+            "failed": h.start(
+                "Defrost", documents=[{"title": "Note", "content": "Nothing relevant."}]
+            ).run_id,
             "cancelled": h.reject(h.start("Refrigerants").run_id).run_id,
         }
         assert h.get(ids["failed"]).status == "failed"
@@ -50,6 +53,12 @@ def world(tmp_path_factory) -> dict:
         folder.mkdir()
         if content is not None:
             (folder / "doc.md").write_bytes(content)
+    sparse = files / "sparse_dir"
+    sparse.mkdir()
+    with open(sparse / "huge.md", "wb") as handle:
+        handle.truncate(40 * 1024**3)  # 40 GB of nothing: must never be read
+    fifo = files / "policy.fifo"
+    os.mkfifo(fifo)
     return {"settings": settings, "home": home, "ids": ids, "files": files, "base": base}
 
 
@@ -107,6 +116,16 @@ CLI_CASES = [
     (["replay", "{completed}", "--checkpoint", "not-a-checkpoint"], "does not exist"),
     (["fork", "{completed}"], "--checkpoint"),
     (["workflow", "--format", "pdf"], "json or mermaid"),
+    # Hostile input (issue 13): one error line each, nothing stored.
+    (["run", "heat \udcff pumps"], "not valid utf-8"),
+    (["run", TOPIC, "--corpus", "{files}/sparse_dir"], "no readable text"),
+    (["list", "--limit", "99999999999999999999"], "invalid value"),
+    (["edit", "{waiting}", "--file", "/dev/zero"], "not a regular file"),
+    (["run", TOPIC, "--sources", "/dev/zero"], "not a regular file"),
+    (["run", TOPIC, "--sources", "{files}/policy.fifo"], "not a regular file"),
+    (["run", TOPIC, "--output", "{files}/report.txt"], "must end in .md"),
+    (["run", TOPIC, "--output", "/tmp/outside-the-root.md"], "outside the allowed roots"),
+    (["show", "latest"], "no run with id 'latest'"),
 ]
 
 ENV_CASES = [
@@ -114,6 +133,8 @@ ENV_CASES = [
     ({"HARNESS_RETRY_ATTEMPTS": "lots"}, "retry_attempts"),
     ({"HARNESS_MAX_REVISIONS": "-3"}, "max_revisions"),
     ({"HARNESS_DATABASE_URL": "mysql://root@localhost/harness"}, "postgresql://"),
+    ({"HARNESS_POLICY_FILE": "/dev/zero"}, "not a regular file"),
+    ({"HARNESS_POLICY_FILE": "{files}/policy.fifo"}, "not a regular file"),  # never blocks
 ]
 
 
@@ -161,6 +182,15 @@ API_CASES = [
     ("resume waiting", lambda h, w: h.resume(w["ids"]["waiting"]), NotWaiting),
     ("history tail", lambda h, w: h.history(w["ids"]["waiting"], tail=-5), InputError),
     ("fork unknown checkpoint", lambda h, w: timetravel.fork(h, w["ids"]["completed"], "x"),
+     InputError),
+    ("topic with NUL", lambda h, w: h.start("heat\x00pumps"), InputError),
+    ("documents with NUL",
+     lambda h, w: h.start(TOPIC, documents=[{"title": "t", "content": "a\x00b"}]), InputError),
+    ("feedback with NUL", lambda h, w: h.reject(w["ids"]["waiting"], feedback="x\x00y"),
+     InputError),
+    ("edit with NUL", lambda h, w: h.edit(w["ids"]["waiting"], "# R\x00"), InputError),
+    ("missing default corpus",
+     lambda h, w: Harness(h.store, Settings.from_env({}, corpus=w["base"] / "gone")).start(TOPIC),
      InputError),
     ("fork feedback type", lambda h, w: timetravel.fork(h, w["ids"]["completed"], "x",
                                                         feedback=["a"]), InputError),

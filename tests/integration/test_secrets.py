@@ -3,6 +3,7 @@ checkpoint (the raw store bytes), a trace, a report or anything the CLI prints."
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import uuid
@@ -168,7 +169,8 @@ def test_scrub_masks_env_secrets_and_url_passwords():
     env = {"API_KEY": "abcdef123", "HARNESS_DATABASE_URL": "postgresql://u:hunter22@db/x",
            "HOME": "/root", "SHORT_TOKEN": "abc"}
     values = secret_values(env)
-    assert set(values) == {"abcdef123", "hunter22"}
+    # The URL's password also in its HTTP Basic form: clients send it as base64("user:pw").
+    assert set(values) == {"abcdef123", "hunter22", base64.b64encode(b"u:hunter22").decode()}
     text = {"a": ["key abcdef123", ("pw hunter22",)], "b": 3, "c": "/root abc"}
     assert scrub(text, values) == {"a": ["key [redacted]", ("pw [redacted]",)], "b": 3,
                                    "c": "/root abc"}

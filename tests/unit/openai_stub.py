@@ -83,7 +83,10 @@ def openai_stub(*script: Reply) -> Iterator[Stub]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client was killed mid-call (tests/integration/test_random_kill.py)
 
         def do_GET(self):  # noqa: N802 - http.server's naming
             with lock:

@@ -6,7 +6,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from app.errors import AlreadyDecided, InputError, NotWaiting
+from app.errors import AlreadyDecided, InputError, NotWaiting, PolicyViolation
 from app.service.runs import Harness
 from graphs.harness import build_graph
 from tests.helpers import FlakyFacts, assert_trace_follows_workflow, events, roles_with
@@ -215,10 +215,16 @@ def test_inline_sources_are_searched_and_cited(harness):
 
 
 def test_output_path_outside_the_allowed_root_is_refused_before_any_write(harness, tmp_path):
-    run = harness.start(TOPIC, output_path=tmp_path / "elsewhere" / "r.md")
-    assert run.status == "failed"
-    assert run.values["error"]["kind"] == "policy"
-    assert "policy_refused" in events(run.trace)
+    target = tmp_path / "elsewhere" / "r.md"
+    with pytest.raises(PolicyViolation, match="outside the allowed roots"):
+        harness.start(TOPIC, output_path=target)  # refused up front: no run is stored
+    assert harness.list() == []
+    # A client that bypasses the Python API (Studio, langgraph dev) is refused by the plan step.
+    config = {"configurable": {"thread_id": "direct"}}
+    harness.graph().invoke({"topic": TOPIC, "output_path": str(target)}, config)
+    values = harness.graph().get_state(config).values
+    assert values["status"] == "failed" and values["error"]["kind"] == "policy"
+    assert "policy_refused" in events(values["trace"])
     assert not (tmp_path / "elsewhere").exists()
 
 

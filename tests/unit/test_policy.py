@@ -120,12 +120,9 @@ def test_a_run_with_a_path_outside_the_roots_fails_before_any_write(tmp_path, ta
     outside.mkdir()
     (root / "link").symlink_to(outside, target_is_directory=True)
     h = Harness.in_memory(Settings.from_env(home=tmp_path / "home", retry_initial_interval=0))
-    run = h.start(TOPIC, output_path=root / target)
-    assert run.status == "failed"
-    assert run.values["error"]["step"] == "plan" and run.values["error"]["kind"] == "policy"
-    refused = [e for e in run.trace if e["event"] == "policy_refused"]
-    assert refused and "outside the allowed roots" in refused[0]["error"]
-    assert [e["step"] for e in run.trace if e["event"] == "tool_start"] == ["plan"]
+    with pytest.raises(PolicyViolation, match="outside the allowed roots"):
+        h.start(TOPIC, output_path=root / target)
+    assert h.list() == []  # refused before a run is stored
     assert _files_under(outside) == [] and _files_under(root) == []
     assert not (tmp_path / "home" / "escape.md").exists()
 
