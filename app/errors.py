@@ -43,3 +43,12 @@ class RunStopped(HarnessError):
 class WriteDeferred(Exception):
     """A side effect could not be carried out now for a reason that can pass (full disk,
     read-only file system). The step is not failed: the run stays resumable at that step."""
+
+
+class StaleDecision(AlreadyDecided):
+    """A decision bound to a gate (interrupt id, draft hash) that is no longer the one waiting."""
+
+
+class AnswerRefused(AlreadyDecided, ValueError):
+    """The approval gate refused an answer another one beat to it. A ValueError too: LangGraph
+    servers pass ValueError messages on to the client, and hide other exceptions' text."""

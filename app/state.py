@@ -9,12 +9,32 @@ from __future__ import annotations
 import operator
 import os
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
+from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# typing_extensions, not typing: on Python 3.11 pydantic cannot build a JSON schema from
+# `typing.TypedDict`, and without one LangGraph Studio gets no input form.
+from typing_extensions import TypedDict
 
 Status = Literal["running", "waiting_approval", "completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+
+def add_messages(left: Any, right: Any) -> Any:
+    """LangGraph's `add_messages` reducer, imported when a run moves: importing
+    langgraph.graph here would load the graph machinery into `harness list` and `show`."""
+    from langgraph.graph.message import add_messages as reducer
+
+    return reducer(left, right)
+
+
+def json_default(value: Any) -> Any:
+    """`json.dumps(state, default=json_default)`: messages (the only objects in the state)
+    become their dicts."""
+    dump = getattr(value, "model_dump", None)
+    return dump() if callable(dump) else str(value)
 
 
 def now_iso() -> str:
@@ -107,15 +127,58 @@ class StepError(TypedDict):
     attempts: int
 
 
-class HarnessInput(TypedDict, total=False):
-    """What a caller (CLI, Python, Studio) provides to start a run."""
+class CurrentRun(TypedDict, total=False):
+    """How this thread's current run began (written by `intake`, the path by `plan`). The next
+    input on the thread compares against it to tell a newly given topic or output path from
+    one left over by the previous run."""
 
+    number: int
     topic: str
-    sources: SourcesSpec
-    output_path: str
+    topic_from: Literal["topic", "message"]
+    message_id: str | None
+    output_path: str | None
+    started_at: str
+
+
+class HarnessInput(TypedDict, total=False):
+    """What a caller (CLI, Python, Studio, a chat client) provides to start a run."""
+
+    topic: Annotated[
+        str,
+        Field(
+            description="What the report is about (up to 500 characters). Optional when "
+            "`messages` holds a human message: the newest one is then the topic.",
+            max_length=500,
+        ),
+    ]
+    # The reducer must stay the last metadata item: LangGraph reads it from there.
+    messages: Annotated[
+        list[AnyMessage],
+        Field(
+            description="The conversation (chat clients send the human message here). The "
+            "newest human message is the topic when no `topic` is given; the graph adds short "
+            "AI messages at the gate and when the run ends."
+        ),
+        add_messages,
+    ]
+    sources: Annotated[
+        SourcesSpec,
+        Field(
+            description='The material: {"kind": "corpus", "path": FOLDER} or {"kind": '
+            '"inline", "documents": [{"title", "content"}]}. Default: the configured corpus.'
+        ),
+    ]
+    output_path: Annotated[
+        str,
+        Field(
+            description="Where the approved report is written (inside the allowed roots). "
+            "Default: a file named after the topic under the reports root."
+        ),
+    ]
 
 
 class HarnessState(HarnessInput, total=False):
+    current_run: CurrentRun
     plan: list[str]
     matches: list[Match]
     facts: list[Fact]
@@ -153,6 +216,18 @@ class Decision(BaseModel):
         "without feedback the run is cancelled.",
     )
     by: str | None = Field(default=None, description="Who decided (free text).")
+    # Binding: the gate this answer is for. A mismatch is refused as stale, never applied to a
+    # newer draft the person did not see.
+    interrupt_id: str | None = Field(
+        default=None, description="The interrupt this answers (refused if the gate moved on)."
+    )
+    draft_sha256: str | None = Field(
+        default=None, description="SHA-256 of the draft reviewed (refused if it changed)."
+    )
+    decision_id: str | None = Field(
+        default=None,
+        description="Idempotency key: the same decision_id delivered twice is one decision.",
+    )
 
     @model_validator(mode="after")
     def _edit_needs_markdown(self) -> Decision:

@@ -123,6 +123,7 @@ def loop_run(steps: HarnessSteps, topic: str, state_file: Path | None) -> dict[s
 
     def apply(update: dict[str, Any]) -> None:
         trace = update.pop("trace", [])
+        update.pop("messages", None)  # chat messages for clients; not domain state to persist
         state.update(update)
         state["trace"] = state["trace"] + trace
         if state_file is not None:

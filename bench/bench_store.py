@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.service.runs import Harness
+from app.state import json_default
 from app.store.factory import open_store
 from bench.bench_overhead import bare_batch, build_bare_graph, loop_run, make_steps
 from bench.common import TOPIC, Report, bench_settings, median, parser, quiet_env, temp_home
@@ -91,7 +92,7 @@ def measure_runs(root: Path, name: str, runs: int, rejections: int) -> dict[str,
         "writes_table_bytes_per_run": delta.get("writes", 0) / runs,
         "checkpoints_per_run": count_checkpoints(settings.sqlite_path) / runs,
         "trace_events": len(values.get("trace") or []),
-        "final_state_json_bytes": len(json.dumps(values)),
+        "final_state_json_bytes": len(json.dumps(values, default=json_default)),
     }
 
 

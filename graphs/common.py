@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, StateGraph
+from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
 from app.config import Settings
 from app.models.choice import roles_for
-from app.nodes.gate import after_approval
+from app.nodes.gate import ClaimStore, after_approval
 from app.nodes.guard import Opening, StepFn, tool_step
+from app.nodes.intake import intake
 from app.nodes.steps import HarnessSteps, after_review, after_tool
 from app.research.roles import Roles
 from app.safety.policy import Policy
@@ -22,14 +23,22 @@ def make_steps(
     roles: Roles | None,
     blobs: Any = None,
     policy: Policy | None = None,
+    claims: ClaimStore | None = None,
 ) -> HarnessSteps:
     """`blobs`: the store's app.store.blobs.BlobStore, where runs started through the harness
     keep inline documents; None for a graph served without the harness store. `policy`: the
-    one stored with the run (app/service/runs.py); else this process's own."""
+    one stored with the run (app/service/runs.py); else this process's own. `claims`: where
+    the gate claims decisions; None: the settings' store, opened on first use."""
     settings = settings or Settings.from_env()
     return HarnessSteps(
-        settings, roles or roles_for(settings), policy or Policy.load(settings), blobs
+        settings, roles or roles_for(settings), policy or Policy.load(settings), blobs, claims
     )
+
+
+def add_intake(builder: StateGraph) -> None:
+    """START -> intake: every input starts a fresh run (topic from the newest human message)."""
+    builder.add_node("intake", intake, metadata={"action_category": "read_only"})
+    builder.add_edge(START, "intake")
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

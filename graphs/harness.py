@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from app.config import Settings
+from app.nodes.gate import ClaimStore
 from app.research.roles import Roles
 from app.safety.policy import Policy
 from app.state import HarnessInput, HarnessState
-from graphs.common import add_report_tail, add_tool_node, make_steps, then
+from graphs.common import add_intake, add_report_tail, add_tool_node, make_steps, then
 
 
 def build_graph(
@@ -29,9 +30,11 @@ def build_graph(
     roles: Roles | None = None,
     blobs: Any = None,
     policy: Policy | None = None,
+    claims: ClaimStore | None = None,
 ) -> CompiledStateGraph:
-    steps = make_steps(settings, roles, blobs, policy)
+    steps = make_steps(settings, roles, blobs, policy, claims)
     builder = StateGraph(HarnessState, input_schema=HarnessInput)
+    add_intake(builder)
     add_tool_node(
         builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("linear")
     )
@@ -39,7 +42,7 @@ def build_graph(
     add_tool_node(builder, "extract_facts", steps.extract_facts, steps, "transform")
     add_report_tail(builder, steps)
 
-    builder.add_edge(START, "plan")
+    builder.add_edge("intake", "plan")
     then(builder, "plan", "search")
     then(builder, "search", "extract_facts")
     then(builder, "extract_facts", "draft_report")

@@ -14,17 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, StateGraph
+from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from app.config import Settings
 from app.nodes.fanout import TeamSteps, after_join, dispatch_payloads, worker_step
+from app.nodes.gate import ClaimStore
 from app.nodes.steps import after_tool
 from app.research.roles import Roles
 from app.safety.policy import Policy
 from app.state import HarnessInput, HarnessState, WorkerInput
-from graphs.common import add_report_tail, add_tool_node, make_steps, retry_policy
+from graphs.common import add_intake, add_report_tail, add_tool_node, make_steps, retry_policy
 
 WORKER = "research"
 
@@ -36,9 +37,11 @@ def build_graph(
     roles: Roles | None = None,
     blobs: Any = None,
     policy: Policy | None = None,
+    claims: ClaimStore | None = None,
 ) -> CompiledStateGraph:
-    steps = TeamSteps.from_steps(make_steps(settings, roles, blobs, policy))
+    steps = TeamSteps.from_steps(make_steps(settings, roles, blobs, policy, claims))
     builder = StateGraph(HarnessState, input_schema=HarnessInput)
+    add_intake(builder)
     add_tool_node(
         builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("fanout")
     )
@@ -57,7 +60,7 @@ def build_graph(
             return "tool_error"
         return [Send(WORKER, payload) for payload in dispatch_payloads(state)]
 
-    builder.add_edge(START, "plan")
+    builder.add_edge("intake", "plan")
     # `fan_out` is never returned as a label: it names the Send target, so the workflow export
     # and the drawing show the fan-out edge plan -> research.
     builder.add_conditional_edges("plan", fan_out, {"fan_out": WORKER, "tool_error": "failed"})

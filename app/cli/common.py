@@ -18,6 +18,7 @@ from app.errors import InputError
 from app.safety.policy import Policy
 from app.safety.terminal import sanitize
 from app.service.view import RunView
+from app.state import json_default
 
 app = typer.Typer(
     help="Approval-gated research reports on LangGraph.",
@@ -38,6 +39,14 @@ RunId = Annotated[
 Latest = Annotated[bool, typer.Option("--latest", help="Use the most recent run.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 By = Annotated[str | None, typer.Option("--by", help="Who decides (recorded in the trace).")]
+GateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gate",
+        help="The gate you read (printed by `pending`): the decision is refused if the draft "
+        "changed since (another person's reject redrafted it).",
+    ),
+]
 
 
 def shown(value: object) -> str:
@@ -62,7 +71,7 @@ def pick_run(run_id: str | None, latest: bool) -> str | None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, default=json_default) + "\n")
 
 
 def event_line(event: dict[str, Any]) -> str:
@@ -87,12 +96,14 @@ def show_gate(run: RunView, *, hint: bool = True) -> None:
     if pending.get("validation_error"):
         out.print(f"[red]Last answer was invalid:[/] {shown(pending['validation_error'])}")
     out.print(f"Proposed output: {shown(pending.get('output_path'))}")
+    out.print(f"Gate: {run.gate}")
     if not hint:
         return
-    short = run.run_id[:8]
+    short, gate = run.run_id[:8], f"--gate {run.gate}"
     out.print(
-        f"Waiting for approval. Decide with: harness approve {short} | "
-        f"harness edit {short} --file FILE | harness reject {short} --feedback TEXT"
+        f"Waiting for approval. Decide with: harness approve {short} {gate} | "
+        f"harness edit {short} {gate} --file FILE | "
+        f"harness reject {short} {gate} --feedback TEXT"
     )
 
 
@@ -100,6 +111,7 @@ def print_run(run: RunView, json_out: bool) -> None:
     if json_out:
         data = run.summary()
         data["pending"] = run.pending
+        data["gate"] = run.gate
         print_json(data)
     else:
         out.print(f"Run [bold]{shown(run.run_id)}[/]: {run.status}")

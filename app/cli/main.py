@@ -14,6 +14,7 @@ from rich.table import Table
 
 from app.cli.common import (
     By,
+    GateOpt,
     JsonOut,
     Latest,
     RunId,
@@ -41,15 +42,19 @@ def _ask(h: Harness, run: RunView) -> RunView:
         choice = typer.prompt("Decision [a]pprove / [e]dit FILE / [r]eject / [l]ater", default="l")
         choice = choice.strip().lower()
         if choice in ("a", "approve"):
-            run = h.approve(run.run_id, on_event=live_printer(False))
+            # Bound to the gate just shown: a redraft by someone else meanwhile refuses it.
+            run = h.approve(run.run_id, gate=run.gate, on_event=live_printer(False))
         elif choice in ("e", "edit"):
             path = typer.prompt("Path of the edited Markdown file")
-            run = h.edit(run.run_id, read_markdown(Path(path)), on_event=live_printer(False))
+            markdown = read_markdown(Path(path))
+            run = h.edit(run.run_id, markdown, gate=run.gate, on_event=live_printer(False))
         elif choice in ("r", "reject"):
             feedback = typer.prompt(
                 "Feedback (empty cancels the run)", default="", show_default=False
             )
-            run = h.reject(run.run_id, feedback=feedback or None, on_event=live_printer(False))
+            run = h.reject(
+                run.run_id, feedback=feedback or None, gate=run.gate, on_event=live_printer(False)
+            )
             if run.status == "waiting_approval":
                 show_gate(run)
         else:
@@ -88,7 +93,9 @@ def run(
             if not json_out:
                 show_gate(result, hint=False)  # what is approved stays visible above the outcome
                 out.print("Approving (--yes).")
-            result = h.approve(result.run_id, by="cli --yes", on_event=live_printer(json_out))
+            result = h.approve(
+                result.run_id, by="cli --yes", gate=result.gate, on_event=live_printer(json_out)
+            )
         elif (
             result.status == "waiting_approval"
             and not (json_out or no_input)
@@ -151,13 +158,18 @@ def pending(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = Fa
 
 @app.command()
 def approve(
-    run_id: RunId = None, latest: Latest = False, by: By = None, json_out: JsonOut = False
+    run_id: RunId = None,
+    latest: Latest = False,
+    by: By = None,
+    gate: GateOpt = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Approve the draft: the report is written."""
     with Harness.open(current_settings()) as h:
-        print_run(
-            h.approve(pick_run(run_id, latest), by=by, on_event=live_printer(json_out)), json_out
+        result = h.approve(
+            pick_run(run_id, latest), by=by, gate=gate, on_event=live_printer(json_out)
         )
+        print_run(result, json_out)
 
 
 @app.command()
@@ -168,6 +180,7 @@ def edit(
     ] = None,
     latest: Latest = False,
     by: By = None,
+    gate: GateOpt = None,
     json_out: JsonOut = False,
 ) -> None:
     """Replace the draft with your edited Markdown and approve it."""
@@ -176,7 +189,13 @@ def edit(
     markdown = read_markdown(file)
     with Harness.open(current_settings()) as h:
         print_run(
-            h.edit(pick_run(run_id, latest), markdown, by=by, on_event=live_printer(json_out)),
+            h.edit(
+                pick_run(run_id, latest),
+                markdown,
+                by=by,
+                gate=gate,
+                on_event=live_printer(json_out),
+            ),
             json_out,
         )
 
@@ -187,12 +206,17 @@ def reject(
     feedback: Annotated[str | None, typer.Option(help="What to change; the run redrafts.")] = None,
     latest: Latest = False,
     by: By = None,
+    gate: GateOpt = None,
     json_out: JsonOut = False,
 ) -> None:
     """Reject the draft: with --feedback it is redrafted, without it the run is cancelled."""
     with Harness.open(current_settings()) as h:
         result = h.reject(
-            pick_run(run_id, latest), feedback=feedback, by=by, on_event=live_printer(json_out)
+            pick_run(run_id, latest),
+            feedback=feedback,
+            by=by,
+            gate=gate,
+            on_event=live_printer(json_out),
         )
         print_run(result, json_out)
 

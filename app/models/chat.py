@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, SecretStr
 
 from app.config import Settings
@@ -49,6 +51,11 @@ NO_KEY = "not-needed"
 MODES = ("json_schema", "json_object", "prompt")
 REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 DOCTOR_MAX_TOKENS = 16
+
+
+# Role answers are JSON for the harness, not chat: LangGraph's `messages` stream mode (what
+# chat clients such as agent-chat-ui render) skips model calls tagged nostream.
+NOSTREAM: RunnableConfig = {"tags": [TAG_NOSTREAM]}
 
 
 class ModelConfigError(InputError):
@@ -338,7 +345,7 @@ class ModelCaller:
         chat = self.chat
         if mode == "json_schema":
             runnable = chat.with_structured_output(schema, method="json_schema", include_raw=True)
-            out = runnable.invoke(messages)
+            out = runnable.invoke(messages, NOSTREAM)
             self._record(role, out.get("raw"))
             raw = answer_text(getattr(out.get("raw"), "content", ""))
             parsed = out.get("parsed")
@@ -346,10 +353,10 @@ class ModelCaller:
         if mode == "json_object":
             # llama.cpp: a grammar built from the schema constrains the answer to it.
             message = chat.bind(response_format={"type": "json_object", "schema": schema}).invoke(
-                messages
+                messages, NOSTREAM
             )
         else:
-            message = chat.invoke(messages)
+            message = chat.invoke(messages, NOSTREAM)
         self._record(role, message)
         return answer_text(message.content), None
 

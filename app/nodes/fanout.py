@@ -21,6 +21,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from app.models.issues import collect_issues
+from app.nodes.gate import Gate
 from app.nodes.guard import StepFn, failure_update, tool_step
 from app.nodes.steps import HarnessSteps, with_issues
 from app.nodes.tracing import emit
@@ -195,8 +196,8 @@ class TeamSteps(HarnessSteps):
             update["draft"] = update["draft"].rstrip("\n") + "\n\n" + gaps_section(gaps)
         return update
 
-    def approval_request(self, state: HarnessState) -> dict[str, Any]:
-        request = super().approval_request(state)
+    def approval_request(self, state: HarnessState, gate: Gate | None = None) -> dict[str, Any]:
+        request = super().approval_request(state, gate)
         request["subquestions"] = [
             {
                 "index": r["index"],

@@ -1,58 +1,230 @@
-"""The approval gate: the interrupt a person answers before the report is written, and
-how the answer is applied. The node has no side effects before `interrupt()`: on resume it
-re-runs from its start."""
+"""The approval gate: the interrupt a person answers before the report is written, and how the
+answer is applied. The node has no side effects before `interrupt()`: on resume it re-runs from
+its start.
+
+Two dialects are accepted (the HITL one is translated in app/nodes/hitl.py):
+- native: `{"decision": "approve" | "edit" | "reject", "markdown"?, "feedback"?, "by"?}`
+- LangChain v1 HITL: `{"decisions": [{"type": "approve" | "edit" | "reject", ...}]}`
+
+Every answer is bound to the gate it answers. The gate is the interrupt id (new for every
+draft: a redraft is a new checkpoint, so a new task and a new interrupt) and the SHA-256 of the
+draft. An answer that names another interrupt id or draft hash is stale. An answer that fits is
+claimed in the store (app/store/claims.py): exactly one answer per gate takes effect, whichever
+process or server delivers it. All of this happens inside the interrupt's `response_schema`
+check, so a stale, malformed or losing answer is never saved: the gate keeps waiting with the
+same interrupt id and says why in `validation_error`, and the refusal is streamed as a
+`decision_refused` event. A resume addressed to a checkpoint the thread has moved past replays
+the answer saved there, which lost its claim to nobody but belongs to another delivery: that run
+fails with `AnswerRefused` and writes nothing (the thread keeps the winner's state).
+
+"Mark as Resolved" in agent-chat-ui sends `Command(goto="__end__")` with no resume value:
+LangGraph runs the gate again, it interrupts again with the same id, and nothing is decided.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from functools import cache, partial
+from typing import Annotated, Any
 
-from langgraph.types import interrupt
-from pydantic import ValidationError
+from langgraph.config import get_config
+from langgraph.types import Interrupt, interrupt
+from pydantic import PlainValidator, TypeAdapter, ValidationError, WithJsonSchema
 
 from app.config import Settings
+from app.errors import AnswerRefused
+from app.nodes.binding import Gate, draft_sha256, stale_reason
+from app.nodes.conversation import gate_message
 from app.nodes.guard import block_for_crash_test, failed_kind
+from app.nodes.hitl import BoundHITLResponse, hitl_request, hitl_to_native, is_hitl_answer
 from app.nodes.tracing import emit
 from app.state import Decision, HarnessState, now_iso
+from app.store.claims import claims_for
+from app.store.registry import RunRegistry
+
+# The claim store's interface, named for graphs/ (which do not import app/store themselves).
+ClaimStore = RunRegistry
+def current_gate(draft: str) -> Gate:
+    """This gate's interrupt id, as `interrupt()` will name it (its first interrupt in this
+    task), and the hash of the draft it shows."""
+    namespace = get_config()["configurable"].get("checkpoint_ns", "")
+    return Gate(Interrupt.from_ns(None, namespace).id, draft_sha256(draft))
+
+
+@cache
+def answer_schema() -> dict[str, Any]:
+    """Both dialects' JSON Schema, built on first use (the model module is heavy to import)."""
+    from app.models.chat import inline_refs
+
+    # Inlined: pydantic cannot resolve `$defs` inside a WithJsonSchema, and clients need none.
+    return {
+        "title": "GateAnswer",
+        "description": 'Native {"decision": ...} or LangChain HITL {"decisions": [one]}.',
+        "anyOf": [
+            inline_refs(Decision.model_json_schema()),
+            inline_refs(TypeAdapter(BoundHITLResponse).json_schema()),
+        ],
+    }
+
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        (f"{'.'.join(str(p) for p in e['loc'])}: " if e["loc"] else "")
+        + str(e["msg"]).removeprefix("Value error, ")
+        for e in exc.errors()
+    )
+
+
+def parse_answer(value: Any, gate: Gate | None = None) -> Decision:
+    """An answer in either dialect as a native Decision; ValueError says what does not fit."""
+    if isinstance(value, Decision):
+        value = value.model_dump(exclude_none=True)
+    if is_hitl_answer(value):
+        native = hitl_to_native(value)
+    elif isinstance(value, dict) and "decision" in value:
+        native = value
+    else:
+        raise ValueError(
+            'expected {"decision": "approve" | "edit" | "reject", ...} or '
+            '{"decisions": [{"type": "approve" | "edit" | "reject", ...}]}'
+        )
+    try:
+        decision = Decision.model_validate(native)
+    except ValidationError as exc:
+        raise ValueError(_problems(exc)) from None
+    stale = stale_reason(decision, gate) if gate is not None else None
+    if stale:
+        raise ValueError(stale)
+    return decision
+
+
+def _content_token(payload: dict[str, Any]) -> str:
+    content = {k: v for k, v in payload.items() if k != "decision_id" and v is not None}
+    return "content:" + hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _token(decision: Decision) -> str:
+    """Who delivers this answer: its decision_id, else the server run carrying it (a server
+    retrying the run keeps it), else the answer's content."""
+    if decision.decision_id:
+        return decision.decision_id
+    run_id = (get_config().get("metadata") or {}).get("run_id")
+    if run_id:
+        return f"run:{run_id}"
+    return _content_token(decision.model_dump(exclude_none=True))
+
+
+def claim_payload(decision: Decision, token: str) -> dict[str, Any]:
+    return {**decision.model_dump(exclude_none=True), "decision_id": token}
 
 
 class ApprovalGate:
     """Mixed into the steps classes: the gate's request, the interrupt, and the decision."""
 
     settings: Settings
+    claims: RunRegistry | None = None
 
-    def approval_request(self, state: HarnessState) -> dict[str, Any]:
+    def claim_store(self) -> RunRegistry:
+        if self.claims is None:
+            self.claims = claims_for(self.settings)
+        return self.claims
+
+    def approval_request(self, state: HarnessState, gate: Gate | None = None) -> dict[str, Any]:
         """What a reviewer needs to decide. Pure: the gate re-runs from its start on resume."""
         draft = state.get("draft") or ""
-        return {
+        review = state.get("review") or {}
+        output_path = state.get("output_path")
+        request = {
             "action": "finalize_report",
             "reason": "Writing the report to disk is a risky step and needs a person's approval.",
             "topic": state.get("topic"),
-            "output_path": state.get("output_path"),
+            "output_path": output_path,
             # The whole draft: a reviewer editing in Studio starts from exactly this text.
             "draft": draft,
             "draft_chars": len(draft),
+            "draft_sha256": draft_sha256(draft),
             "review": state.get("review"),
             "revisions": state.get("revisions", 0),
             "max_revisions": self.settings.max_revisions,
             "allowed_decisions": ["approve", "edit", "reject"],
             "resume_example": {"decision": "approve"},
         }
+        if gate is not None:
+            request["interrupt_id"] = gate.interrupt_id
+        findings = "".join(
+            f"\n- {f.get('severity')}: {f.get('message')}" for f in review.get("findings") or []
+        )
+        description = (
+            f"**Write the report** to `{output_path}` ({len(draft):,} characters, "
+            f"review {'passed' if review.get('passed') else 'failed'}"
+            f" by {review.get('reviewer')}; revision {state.get('revisions', 0)} of at most "
+            f"{self.settings.max_revisions}).{findings}\n\n"
+            "Approve writes it as shown; edit writes your Markdown instead; reject with a reason "
+            "has it redrafted."
+        )
+        return {**request, **hitl_request(draft, description)}
 
     def approval(self, state: HarnessState) -> dict[str, Any]:
-        request = self.approval_request(state)
+        gate = current_gate(state.get("draft") or "")
+        request = self.approval_request(state, gate)
+        schema = self.answer_type(gate)
         try:
-            decision = interrupt(request, response_schema=Decision)
+            decision = interrupt(request, response_schema=schema)
         except ValidationError as exc:
-            # An invalid answer is not saved: ask again, saying what was wrong.
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            decision = interrupt(
-                {**request, "validation_error": problems}, response_schema=Decision
-            )
+            # An answer that does not fit, is stale or lost the claim is not saved: ask again,
+            # saying why. The interrupt keeps its id.
+            try:
+                decision = interrupt(
+                    {**request, "validation_error": _problems(exc)}, response_schema=schema
+                )
+            except ValidationError as again:
+                # Only a replay gets here (a resume addressed to a checkpoint this thread has
+                # moved past): the answer saved there is another delivery's, and so is the gate.
+                raise AnswerRefused(_problems(again)) from None
         block_for_crash_test("approval")  # test-only crash hook; a no-op otherwise
         return self.apply_decision(state, decision)
+
+    def answer_type(self, gate: Gate) -> Any:
+        """The interrupt's `response_schema`. LangGraph checks an answer with it before saving
+        it, so what it refuses is not consumed, leaves no state, and the gate keeps its id."""
+        return Annotated[
+            Decision,
+            PlainValidator(partial(self.accept, gate=gate)),
+            WithJsonSchema(answer_schema()),
+        ]
+
+    def accept(self, value: Any, gate: Gate) -> Decision:
+        """Parse and bind the answer, then claim the gate for it: exactly one answer per gate
+        takes effect, whichever process or server delivers it."""
+        decision = parse_answer(value, gate)
+        thread_id = get_config()["configurable"].get("thread_id") or ""
+        token = _token(decision)
+        store = self.claim_store()
+        block_for_crash_test("gate_claim")  # test-only: concurrent answers collide here
+        if store.claim_decision(thread_id, gate.interrupt_id, claim_payload(decision, token)):
+            return decision
+        held = store.claimed_decision(thread_id, gate.interrupt_id) or {}
+        held_token = held.get("decision_id") or _content_token(held)
+        if held_token == token:
+            # The same delivery again (a retried run, `harness resume`): carry out what was
+            # claimed, which is what this answer is.
+            return Decision.model_validate(held)
+        emit(
+            "decision_refused",
+            "approval",
+            interrupt_id=gate.interrupt_id,
+            refused=decision.decision,
+            decided=held.get("decision"),
+            by=decision.by,
+        )
+        by = f" by {held['by']}" if held.get("by") else ""
+        raise ValueError(
+            f"already decided: another answer ({held.get('decision')}{by}) claimed this gate "
+            f"first; this {decision.decision} was refused and not applied. If that delivery "
+            f'stopped before finishing, re-send it with "decision_id": "{held_token}"'
+        )
 
     def apply_decision(self, state: HarnessState, decision: Decision) -> dict[str, Any]:
         feedback = (decision.feedback or "").strip()
@@ -90,6 +262,13 @@ class ApprovalGate:
         update["feedback"] = [*(state.get("feedback") or []), feedback]
         update["trace"].append(emit("revision_requested", "approval", revision=revisions + 1))
         return update
+
+
+def gate_announcement(state: HarnessState) -> dict[str, Any]:
+    """The AI message that goes with the gate (added by the review step, before the interrupt,
+    so chat clients have a message to show at an interrupted thread)."""
+    draft = state.get("draft") or ""
+    return gate_message(state.get("output_path"), draft, state.get("revisions", 0))
 
 
 def after_approval(state: HarnessState) -> str:

@@ -14,7 +14,8 @@ from langgraph.runtime import Runtime
 from app.config import Settings
 from app.errors import InputError, PolicyViolation
 from app.models.issues import collect_issues, issue_findings
-from app.nodes.gate import ApprovalGate
+from app.nodes.conversation import cancelled_message, failed_message, written_message
+from app.nodes.gate import ApprovalGate, gate_announcement
 from app.nodes.guard import block_for_crash_test, failed_kind
 from app.nodes.tracing import emit
 from app.research.review import review_result
@@ -24,6 +25,7 @@ from app.safety.policy import Policy
 from app.safety.report_writer import write_report_once
 from app.state import HarnessState, Match, ModelIssue, path_for_state, path_from_state
 from app.store.blobs import BlobStore, resolve_sources
+from app.store.registry import RunRegistry
 
 SEARCH_RESULTS_PER_QUESTION = 5
 MAX_TOPIC_CHARS = 500
@@ -71,12 +73,19 @@ def _run_id(runtime: Runtime) -> str:
 
 class HarnessSteps(ApprovalGate):
     def __init__(
-        self, settings: Settings, roles: Roles, policy: Policy, blobs: BlobStore | None = None
+        self,
+        settings: Settings,
+        roles: Roles,
+        policy: Policy,
+        blobs: BlobStore | None = None,
+        claims: RunRegistry | None = None,
     ):
         self.settings = settings
         self.roles = roles
         self.policy = policy
         self.blobs = blobs  # where runs started through the harness keep inline documents
+        # Where the gate claims decisions; None: the settings' store, opened on first use.
+        self.claims = claims
 
     def opening(self, mode: str):
         """The first event of every run: what was asked, in which mode, by which roles, and
@@ -112,6 +121,8 @@ class HarnessSteps(ApprovalGate):
             "topic": topic,
             "plan": questions,
             "output_path": output_path,
+            # Noted so the next input on this thread can tell this path from a newly given one.
+            "current_run": {**(state.get("current_run") or {}), "output_path": output_path},
             "status": "running",
             "error": None,
             "trace": [
@@ -195,7 +206,12 @@ class HarnessSteps(ApprovalGate):
             return with_issues(update, "review", own)
         # The gate comes next: record that a person's decision is now needed.
         trace.append(emit("approval_required", "review", output_path=state.get("output_path")))
-        update = {"review": result, "status": "waiting_approval", "trace": trace}
+        update = {
+            "review": result,
+            "status": "waiting_approval",
+            "trace": trace,
+            "messages": [gate_announcement(state)],
+        }
         return with_issues(update, "review", own)
 
     def finalize_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
@@ -216,15 +232,18 @@ class HarnessSteps(ApprovalGate):
         block_for_crash_test("done")  # test-only crash hook (app/nodes/guard.py); no-op otherwise
         report = state.get("report") or {}
         event = emit("run_completed", "done", path=report.get("path"), bytes=report.get("bytes"))
-        return {"status": "completed", "trace": [event]}
+        message = written_message(report.get("path"), state.get("draft") or "")
+        return {"status": "completed", "trace": [event], "messages": [message]}
 
     def failed(self, state: HarnessState) -> dict[str, Any]:
         error = state.get("error") or {"step": "unknown", "message": "failed", "attempts": 0}
         event = emit("run_failed", "failed", failed_step=error["step"], error=error["message"])
-        return {"status": "failed", "trace": [event]}
+        message = failed_message(error["step"], error["message"])
+        return {"status": "failed", "trace": [event], "messages": [message]}
 
     def cancelled(self, state: HarnessState) -> dict[str, Any]:
-        return {"status": "cancelled", "trace": [emit("run_cancelled", "cancelled")]}
+        event = emit("run_cancelled", "cancelled")
+        return {"status": "cancelled", "trace": [event], "messages": [cancelled_message()]}
 
 
 # -- routing: which labelled edge a finished step takes --------------------------------------

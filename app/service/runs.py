@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.errors import AlreadyDecided, HarnessError, InputError, NotWaiting, RunNotFound, RunStopped
+from app.errors import (
+    AlreadyDecided,
+    HarnessError,
+    InputError,
+    NotWaiting,
+    RunNotFound,
+    RunStopped,
+    StaleDecision,
+)
+from app.nodes.binding import Gate, draft_sha256, parse_gate_token, stale_reason
 from app.nodes.guard import block_for_crash_test
 from app.nodes.steps import validate_topic
 from app.nodes.tracing import make_event
@@ -150,6 +159,7 @@ class Harness:
                 roles=self.roles,
                 blobs=self.store.blobs,
                 policy=key[1] or self.policy,
+                claims=self.store.registry,  # the gate claims where this API claims
             )
         return self._graphs[key]
 
@@ -377,8 +387,13 @@ class Harness:
         run_id: str | None,
         decision: Decision | dict[str, Any],
         *,
+        gate: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunView:
+        """Answer the gate. `gate` (a RunView's `.gate`) binds the answer to the draft that was
+        read: if another answer moved the gate on (a redraft), this one is refused as stale."""
+        if isinstance(decision, dict) and gate is not None:
+            decision = {**decision, **parse_gate_token(gate)}
         choice = parse_decision(decision)
         run = self.get(run_id)
         if run.pending is None or run.interrupt_id is None:
@@ -396,7 +411,14 @@ class Harness:
                     f"the run is {run.status}{hint}"
                 )
             raise NotWaiting(f"run {run.run_id} is {run.status}; it is not waiting for approval")
+        current = Gate(run.interrupt_id, draft_sha256(run.pending.get("draft") or ""))
+        stale = stale_reason(choice, current)
+        if stale:
+            raise StaleDecision(f"run {run.run_id}: {stale}")
         payload = choice.model_dump(exclude_none=True)
+        # Names this delivery: the graph's own claim (app/nodes/gate.py) recognises it, and
+        # `resume` re-sends it after a crash.
+        payload.setdefault("decision_id", uuid.uuid4().hex)
 
         block_for_crash_test("claim")  # test-only hook: two callers collide here
         if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):
@@ -425,6 +447,7 @@ class Harness:
         return self._stream(run.mode, command, run.run_id, on_event)
 
     def approve(self, run_id: str | None, *, by: str | None = None, **kw: Any) -> RunView:
+        """`gate=run.gate` binds the approval to the draft you read (see `decide`)."""
         return self.decide(run_id, {"decision": "approve", "by": by}, **kw)
 
     def edit(

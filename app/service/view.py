@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.nodes.binding import draft_sha256, gate_token
 from app.state import path_from_state
 from app.store.registry import RunRecord
 
@@ -26,6 +27,14 @@ class RunView:
     created_at: str | None = None
     checkpoint_id: str | None = None
     trace: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def gate(self) -> str | None:
+        """The gate this view shows (`INTERRUPT_ID:DRAFT_SHA256` prefixes): pass it back with a
+        decision (`gate=`, `--gate`) and a gate that moved on refuses the decision as stale."""
+        if self.pending is None or self.interrupt_id is None:
+            return None
+        return gate_token(self.interrupt_id, draft_sha256(self.pending.get("draft") or ""))
 
     @property
     def report_path(self) -> str | None:

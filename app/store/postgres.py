@@ -96,7 +96,17 @@ def _is_set_up(conn, migrations: int) -> bool:
 def setup_database(saver, registry: PostgresRegistry, blobs: BlobStore, conn) -> None:
     """Create or migrate the tables once, whoever else is starting at the same moment."""
     migrations = len(saver.MIGRATIONS)
-    if _is_set_up(conn, migrations):
+
+    def setup() -> None:
+        saver.setup()
+        registry.setup()
+        blobs.setup()
+
+    _setup_locked(conn, lambda: _is_set_up(conn, migrations), setup)
+
+
+def _setup_locked(conn, is_set_up, setup) -> None:
+    if is_set_up():
         return
     deadline = time.monotonic() + SETUP_TIMEOUT_S
     while not conn.execute("SELECT pg_try_advisory_lock(%s)", (SETUP_LOCK_KEY,)).fetchone()[0]:
@@ -104,10 +114,8 @@ def setup_database(saver, registry: PostgresRegistry, blobs: BlobStore, conn) ->
             raise InputError("timed out waiting for another process to set up the database")
         time.sleep(0.05)
     try:
-        if not _is_set_up(conn, migrations):
-            saver.setup()
-            registry.setup()
-            blobs.setup()
+        if not is_set_up():
+            setup()
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 
@@ -115,6 +123,20 @@ def setup_database(saver, registry: PostgresRegistry, blobs: BlobStore, conn) ->
 # psycopg logs a warning when it cleans up after a lost connection; without a handler Python
 # prints it to stderr next to our own one-line error. The error itself is raised, not logged.
 logging.getLogger("psycopg").addHandler(logging.NullHandler())
+
+
+def open_postgres_registry(url: str) -> PostgresRegistry:
+    """The registry alone (the approval gate's claims inside a server), kept open."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"HARNESS_DATABASE_URL must start with postgresql://, got {redact(url)}")
+    conn = _connect(url)
+    registry = PostgresRegistry(conn)
+
+    def is_set_up() -> bool:
+        return conn.execute("SELECT to_regclass('harness_decisions') IS NOT NULL").fetchone()[0]
+
+    _setup_locked(conn, is_set_up, registry.setup)
+    return registry
 
 
 @contextmanager

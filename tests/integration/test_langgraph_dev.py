@@ -120,11 +120,14 @@ def test_thread_waits_at_the_gate_with_a_payload_a_person_can_answer(server):
     assert request["review"]["passed"] is True
     assert request["output_path"].startswith(str(server["reports"]))
     assert request["resume_example"] == {"decision": "approve"}
-    # Studio renders a form from this JSON Schema of app.state.Decision.
-    schema = pending["response_schema"]
-    assert schema["properties"]["decision"]["enum"] == ["approve", "edit", "reject"]
-    assert schema["required"] == ["decision"]
-    assert {"markdown", "feedback", "by"} <= set(schema["properties"])
+    # The JSON Schema of both answers: native (app.state.Decision) and LangChain HITL.
+    native, hitl = pending["response_schema"]["anyOf"]
+    assert native["properties"]["decision"]["enum"] == ["approve", "edit", "reject"]
+    assert native["required"] == ["decision"]
+    assert {"markdown", "feedback", "by", "interrupt_id", "draft_sha256"} <= set(
+        native["properties"]
+    )
+    assert hitl["required"] == ["decisions"]
     # Nothing is written before a decision.
     assert report_files(server, request["output_path"]) == []
 
@@ -240,12 +243,13 @@ def test_trace_events_stream_live_on_the_custom_mode(server):
     updates = [data for kind, data in parts if kind == "updates"]
     # Live: each step's events arrive before that step's state update, interleaved with the
     # updates of the steps around it, not in one batch at the end.
-    first_update = kinds.index("updates")
-    assert custom[0]["event"] == "run_created" and custom[0]["step"] == "plan"
-    assert custom[1]["event"] == "tool_start" and custom[1]["step"] == "plan"
-    assert kinds.index("custom") < first_update
-    assert "custom" in kinds[first_update + 1 :]
-    assert list(updates[0]) == ["plan"]
+    first_plan = kinds.index("updates", kinds.index("updates") + 1)
+    assert custom[0]["event"] == "run_started" and custom[0]["step"] == "intake"
+    assert custom[1]["event"] == "run_created" and custom[1]["step"] == "plan"
+    assert custom[2]["event"] == "tool_start" and custom[2]["step"] == "plan"
+    assert kinds.index("custom", kinds.index("updates") + 1) < first_plan
+    assert "custom" in kinds[first_plan + 1 :]
+    assert [list(u) for u in updates[:2]] == [["intake"], ["plan"]]
     assert "__interrupt__" in updates[-1]
     # The streamed events are the same records the checkpointed trace keeps.
     trace = state["values"]["trace"]

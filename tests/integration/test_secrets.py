@@ -16,6 +16,7 @@ from app.config import Settings
 from app.research.roles import Roles, offline_roles
 from app.safety.secrets import scrub, secret_values
 from app.service.runs import Harness
+from app.state import json_default
 from tests.conftest import TOPIC, run_cli
 
 pytestmark = pytest.mark.integration
@@ -132,7 +133,7 @@ def test_errors_that_quote_a_key_are_masked_in_trace_state_and_store(tmp_path, m
     assert "[redacted]" in run.values["error"]["message"]
     errors = [e for e in run.trace if e["event"] == "tool_error"]
     assert len(errors) == 2 and all("[redacted]" in e["error"] for e in errors)
-    _assert_clean(json.dumps(run.values), secrets)
+    _assert_clean(json.dumps(run.values, default=json_default), secrets)
     _assert_clean(json.dumps(streamed), secrets)  # what the CLI and Studio see live
     _assert_clean(_everything_stored(tmp_path / "home", tmp_path / "none"), secrets)
 

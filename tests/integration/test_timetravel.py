@@ -28,13 +28,13 @@ def completed(sqlite_harness):
 def test_checkpoints_list_every_step_in_order(sqlite_harness, completed):
     rows = timetravel.checkpoints(sqlite_harness, completed.run_id)
     assert [r["after"] for r in rows] == [
-        "(input)", "__start__", "plan", "search", "extract_facts", "draft_report", "review",
-        "approval", "finalize_report", "done",
+        "(input)", "__start__", "intake", "plan", "search", "extract_facts", "draft_report",
+        "review", "approval", "finalize_report", "done",
     ]
-    assert [r["step"] for r in rows] == list(range(-1, 9))
+    assert [r["step"] for r in rows] == list(range(-1, 10))
     assert rows[-1]["head"] and rows[-1]["next"] == [] and rows[-1]["status"] == "completed"
     assert all(r["current"] for r in rows)
-    assert rows[6]["next"] == ["approval"] and rows[6]["status"] == "waiting_approval"
+    assert rows[7]["next"] == ["approval"] and rows[7]["status"] == "waiting_approval"
 
 
 def test_replay_from_before_review_reruns_the_tail_and_needs_a_new_decision(

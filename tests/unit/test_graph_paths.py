@@ -176,8 +176,13 @@ def test_interrupt_offers_a_json_schema_for_the_resume_form(settings):
     config = {"configurable": {"thread_id": "t2"}}
     graph.invoke({"topic": TOPIC}, config)
     schema = graph.get_state(config).interrupts[0].response_schema
-    assert schema["properties"]["decision"]["enum"] == ["approve", "edit", "reject"]
-    assert schema["required"] == ["decision"]
+    native, hitl = schema["anyOf"]  # both dialects of the gate are published
+    assert native["properties"]["decision"]["enum"] == ["approve", "edit", "reject"]
+    assert native["required"] == ["decision"]
+    assert hitl["required"] == ["decisions"]
+    choices = hitl["properties"]["decisions"]["items"]["anyOf"]
+    kinds = {d["properties"]["type"]["const"] for d in choices}
+    assert kinds == {"approve", "edit", "reject", "respond"}
 
 
 def test_decisions_on_runs_that_are_not_waiting_are_refused(harness):

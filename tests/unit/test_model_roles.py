@@ -373,7 +373,7 @@ def test_a_real_chatopenai_run_keeps_the_api_key_out_of_state_trace_report_and_l
     sent = [{k.lower(): v for k, v in r["headers"].items()} for r in stub.requests]
     assert all(h["authorization"] == f"Bearer {key}" for h in sent)
     report = open(done.values["report"]["path"], encoding="utf-8").read()
-    for place in (json.dumps(done.values), json.dumps(streamed), report, caplog.text):
+    for place in (json.dumps(done.values, default=str), json.dumps(streamed), report, caplog.text):
         assert key not in place
     [plan_ready] = [e for e in done.values["trace"] if e["event"] == "plan_ready"]
     assert plan_ready["roles"]["planner"].startswith("openai-compatible:stub-model@")

@@ -33,7 +33,9 @@ class CrashOnce(OfflineFactExtractor):
 @pytest.mark.parametrize("mode", ["linear", "fanout"])
 def test_run_created_comes_first_with_topic_mode_roles_and_policy(harness, settings, mode):
     run = harness.start(TOPIC, mode=mode)
-    first = run.trace[0]
+    # intake's run_started opens every run's trace (a fresh run per input); then plan's event
+    started, first = run.trace[0], run.trace[1]
+    assert started["event"] == "run_started" and started["step"] == "intake"
     assert first["event"] == "run_created" and first["step"] == "plan"
     assert first["topic"] == TOPIC and first["mode"] == mode
     assert set(first["roles"]) == {"planner", "facts", "drafter", "reviewer"}

@@ -6,9 +6,10 @@ from graphs.harness import build_graph, graph
 
 def test_export_lists_nodes_gates_risky_steps_and_terminals():
     wf = export_workflow(graph)
-    assert wf["entry"] == "plan"
+    assert wf["entry"] == "intake"
     ids = [n["id"] for n in wf["nodes"]]
     assert ids == [
+        "intake",
         "plan",
         "search",
         "extract_facts",

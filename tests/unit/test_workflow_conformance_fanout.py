@@ -36,8 +36,8 @@ class FailingFacts(OfflineFactExtractor):
 def test_export_shows_the_fan_out_and_the_shared_tail():
     wf = export_workflow(graph)
     assert wf["name"] == "research_team"
-    assert wf["entry"] == "plan"
-    assert [n["id"] for n in wf["nodes"]] == ["plan", "research", "join_facts", *TAIL]
+    assert wf["entry"] == "intake"
+    assert [n["id"] for n in wf["nodes"]] == ["intake", "plan", "research", "join_facts", *TAIL]
     labelled = {(t["from"], t["label"], t["to"]) for t in wf["transitions"]}
     assert ("plan", "fan_out", "research") in labelled
     assert ("plan", "tool_error", "failed") in labelled
