@@ -57,11 +57,21 @@ def list_corpus(root: Path) -> CorpusListing:
     """Every file under root, sorted, split into readable candidates and skipped ones."""
     listing = CorpusListing(root, [])
     for folder, dirs, names in os.walk(root):  # symlinked folders are not entered (no loops)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        kept = []
+        for name in sorted(dirs):
+            rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            if name.startswith("."):
+                listing.skipped.append((f"{rel}/", "hidden folder"))
+            elif os.path.islink(os.path.join(folder, name)):
+                listing.skipped.append((f"{rel}/", "symlinked folder (not followed)"))
+            else:
+                kept.append(name)
+        dirs[:] = kept
         for name in sorted(names):
             full = os.path.join(folder, name)
             rel = os.path.relpath(full, root).replace(os.sep, "/")
             if name.startswith("."):
+                listing.skipped.append((rel, "hidden file"))
                 continue
             suffix = os.path.splitext(name)[1].lower()
             if suffix not in SUPPORTED_SUFFIXES:

@@ -187,3 +187,19 @@ def test_inline_documents_get_stable_ids_and_an_in_memory_index(tmp_path):
     index = open_sources(spec, SAMPLE_CORPUS, tmp_path)
     assert index.search("heat")[0][0].id == "doc-1#pumps"
     assert not (tmp_path / "index").exists()
+
+
+def test_hidden_files_and_symlinked_folders_are_named_not_silently_dropped(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / ".git").mkdir(parents=True)
+    (docs / ".git" / "config").write_text("[core]\n")
+    (docs / ".notes.md").write_text("# Hidden\n\nA hidden note about heat pumps.\n")
+    (docs / "a.md").write_text("# A\n\nHeat pumps move heat.\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "b.md").write_text("# B\n\nMore heat pumps.\n")
+    (docs / "linked").symlink_to(elsewhere)
+    note = corpus_index(docs, tmp_path / "home").note
+    assert note.startswith("read 1 of 4 files; skipped 3:")
+    assert "1 hidden folder (.git/)" in note and "1 hidden file (.notes.md)" in note
+    assert "1 symlinked folder (not followed) (linked/)" in note
