@@ -128,8 +128,8 @@ def retrieve(run: RunLike, settings: Settings, query: str | None, top_k: int) ->
         results.append(
             {
                 "kind": "fact" if fact else "source",
-                "id": fact["id"] if fact else doc.source_id,
-                "source_id": fact["source_id"] if fact else doc.source_id,
+                "id": fact["id"] if fact else doc.source_id,  # a section id for sources
+                "source_id": fact["source_id"] if fact else doc.source_id.split("#", 1)[0],
                 "title": fact.get("source_title") if fact else doc.title,
                 "score": round(score, 4),
                 "text": _compact(doc.text),
