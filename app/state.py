@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import os
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -43,9 +43,10 @@ def now_iso() -> str:
 
 
 class SourcesSpec(TypedDict, total=False):
-    """Where the material comes from: a folder of .md/.txt files, or documents given inline.
-    Runs started through the harness store keep inline documents by reference: `ref` is their
-    digest in the store (app/store/blobs.py), with their count, size and first titles."""
+    """Where the material comes from: a corpus folder (.md, .txt, .html, .pdf, .docx), or
+    documents given inline. Runs started through the harness store keep inline documents by
+    reference: `ref` is their digest in the store (app/store/blobs.py), with their count, size
+    and first titles."""
 
     kind: Literal["corpus", "inline"]
     path: str
@@ -57,10 +58,12 @@ class SourcesSpec(TypedDict, total=False):
 
 
 class Match(TypedDict):
-    source_id: str
+    source_id: str  # the document
     title: str
     score: float
     query: str
+    section_id: NotRequired[str]  # `doc_id#section-slug`: what search ranked
+    excerpt: NotRequired[str]  # the section's opening words, never the whole text
 
 
 class Fact(TypedDict):
@@ -68,6 +71,16 @@ class Fact(TypedDict):
     text: str
     source_id: str
     source_title: str
+    section_id: NotRequired[str]  # the section the sentence was found in
+    question: NotRequired[int]  # index of the sub-question it answers
+
+
+class DroppedFact(TypedDict):
+    """A model-written fact not found in the section it cites: dropped, shown at the gate."""
+
+    text: str
+    section_id: str
+    reason: str
 
 
 class ReviewResult(TypedDict):
@@ -91,6 +104,7 @@ class SubQuestion(TypedDict, total=False):
     status: Literal["answered", "no_evidence", "failed"]
     matches: list[Match]
     facts: list[Fact]
+    dropped_facts: list[DroppedFact]
     error: str | None
     attempts: int
 
@@ -182,6 +196,8 @@ class HarnessState(HarnessInput, total=False):
     plan: list[str]
     matches: list[Match]
     facts: list[Fact]
+    dropped_facts: list[DroppedFact]
+    corpus_note: str  # what the corpus read and skipped, one line
     draft: str
     review: ReviewResult
     approval: Approval

@@ -28,6 +28,7 @@ BENCHMARKS = (
     "profile_hot_path",
     "bench_cli_startup",
     "bench_state_size",
+    "bench_quality",
 )
 
 

@@ -5,7 +5,8 @@ strings, so a small local model cannot pad forever), keeps what is grounded and 
 back to a safe value when the answer cannot be used, reporting why (app/models/issues.py). Model
 and network errors are raised for the node's RetryPolicy. The Markdown report is rendered by
 `render_report`, so its shape (title, Key Findings with citations, Sources) never depends on the
-model.
+model. Fact extraction is fed the best sections the index found for the sub-questions (their
+most relevant sentences), and each fact it returns is checked against its section by the step.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.models.chat import ModelCaller, request_schema
 from app.models.issues import report_issue
+from app.research.drafting import not_covered
+from app.research.evidence import EvidenceSet, prose_sentences, question_weights
 from app.research.facts import number_facts
-from app.research.planner import OfflinePlanner
+from app.research.planner import split_questions
 from app.research.report_format import render_report
 from app.research.review import review_result, rule_findings
 from app.research.roles import Roles
-from app.research.sources import Document
+from app.research.terms import terms
 from app.state import Fact, ReviewResult
 
 MAX_QUESTIONS = 4
 MAX_FACTS = 6
 MAX_FACT_CHARS = 240
-MAX_DOCS = 5
-MAX_DOC_CHARS = 800
+MAX_SECTIONS = 6
+MAX_SECTION_CHARS = 700
 MAX_FINDINGS = 4
 MAX_DRAFT_CHARS_IN_PROMPT = 3000
 
@@ -189,45 +192,66 @@ class ModelPlanner(_ModelRole):
     step = "plan"
 
     def plan(self, topic: str) -> list[str]:
-        subject = topic.strip().rstrip("?.!")
+        own = split_questions(topic)
         answer = self.ask(
-            f"You plan a short research report on this topic: {subject}\n"
-            f"Write up to {MAX_QUESTIONS} short search questions that together cover how it "
-            "works, its performance and costs, and its limitations.",
+            f"You plan a short research report that answers: {topic.strip()}\n"
+            f"Write up to {MAX_QUESTIONS} short search questions, each about one part of what "
+            "is asked. Do not add general angles the question does not ask about.",
             PlanAnswer,
         )
         if answer.value is None:
             self._issue(f"no usable plan: {answer.problem}", answer.raw)
-            return OfflinePlanner().plan(topic)
-        # The topic itself is always searched; the model's questions add angles.
-        questions = [subject, *answer.value.questions]
+            return own
+        # The topic's own questions are always answered; the model's add detail.
+        questions = [*own, *answer.value.questions]
         return list(dict.fromkeys(q for q in questions if q))[: MAX_QUESTIONS + 1]
+
+
+def _best_passage(text: str, weights: dict[str, float], limit: int) -> str:
+    """A section's most relevant prose sentences (in document order), up to `limit` chars:
+    the model sees what answers the question, not the head of a document."""
+    sentences = prose_sentences(text)
+    ranked = sorted(
+        range(len(sentences)),
+        key=lambda i: -sum(w for t, w in weights.items() if t in sentences[i][1]),
+    )
+    keep: list[int] = []
+    used = 0
+    for i in ranked:
+        if used + len(sentences[i][0]) > limit and keep:
+            continue
+        keep.append(i)
+        used += len(sentences[i][0]) + 1
+    return " ".join(sentences[i][0] for i in sorted(keep))
 
 
 class ModelFactExtractor(_ModelRole):
     role = "facts"
     step = "extract_facts"
 
-    def extract(self, topic: str, questions: list[str], documents: list[Document]) -> list[Fact]:
-        docs = documents[:MAX_DOCS]
-        if not docs:
+    def extract(self, topic: str, questions: list[str], evidence: EvidenceSet) -> list[Fact]:
+        sections = evidence.ranked_sections()[:MAX_SECTIONS]
+        if not sections:
             return []
-        by_id = {d.source_id: d for d in docs}
-        sources = "\n\n".join(
-            f"[source_id: {d.source_id}] {d.title}\n{' '.join(d.text.split())[:MAX_DOC_CHARS]}"
-            for d in docs
+        by_id = {s.id: s for s in sections}
+        weights = question_weights(" ".join(questions), topic, evidence.idf)
+        passages = {s.id: _best_passage(s.text, weights, MAX_SECTION_CHARS) for s in sections}
+        shown = "\n\n".join(
+            f"[source_id: {s.id}] {s.title}\n{passages[s.id]}" for s in sections if passages[s.id]
         )
         wire = _with_enum(
             request_schema(FactsAnswer),
             ("properties", "facts", "items", "properties", "source_id"),
             list(by_id),
         )
+        steer = "".join(f"\n- {note}" for note in evidence.feedback)
         answer = self.ask(
             f"Topic: {topic}\nQuestions:\n"
             + "\n".join(f"- {q}" for q in questions[: MAX_QUESTIONS + 1])
-            + f"\n\nSources:\n{sources}\n\n"
-            f"List up to {MAX_FACTS} facts from these sources that answer the questions. Each "
-            "fact is one sentence from a source, with that source's source_id.",
+            + (f"\nA reviewer asked for:{steer}" if steer else "")
+            + f"\n\nSources:\n{shown}\n\n"
+            f"List up to {MAX_FACTS} facts that answer the questions. Copy each fact as one "
+            "sentence exactly as it appears in a source, with that source's source_id.",
             FactsAnswer,
             wire_schema=wire,
         )
@@ -237,8 +261,8 @@ class ModelFactExtractor(_ModelRole):
         facts: list[Fact] = []
         seen: set[str] = set()
         for item in answer.value.facts:
-            doc = by_id.get(item.source_id)
-            if doc is None:
+            section = by_id.get(item.source_id)
+            if section is None:
                 # Grounding: a fact must cite a source that was actually given to the model.
                 self._issue(
                     f"dropped a fact citing unknown source {item.source_id!r}: {item.text[:80]}",
@@ -251,18 +275,37 @@ class ModelFactExtractor(_ModelRole):
                 continue
             seen.add(key)
             facts.append(
-                {"id": "", "text": item.text, "source_id": doc.source_id, "source_title": doc.title}
+                {
+                    "id": "",
+                    "text": item.text,
+                    "source_id": section.doc_id,
+                    "source_title": section.title,
+                    "section_id": section.id,
+                    "question": evidence.first_index + _closest(item.text, questions),
+                }
             )
         return number_facts(facts)
+
+
+def _closest(text: str, questions: list[str]) -> int:
+    said = set(terms(text))
+    overlaps = [len(said & set(terms(q))) for q in questions]
+    return max(range(len(questions)), key=lambda i: overlaps[i]) if questions else 0
 
 
 class ModelDrafter(_ModelRole):
     role = "drafter"
     step = "draft_report"
 
-    def draft(self, topic: str, facts: list[Fact], feedback: list[str]) -> str:
+    def draft(
+        self, topic: str, facts: list[Fact], feedback: list[str], questions: list[str] | None = None
+    ) -> str:
+        def render(chosen: list[Fact], answer: str | None = None) -> str:
+            gaps = not_covered(topic, chosen)
+            return render_report(topic, chosen, feedback, answer, questions, gaps)
+
         if not facts:
-            return render_report(topic, facts, feedback)
+            return render(facts)
         listed = "\n".join(f"{f['id']}: {f['text']} (source: {f['source_title']})" for f in facts)
         notes = "".join(f"\n- {note}" for note in feedback)
         wire = _with_enum(
@@ -281,12 +324,12 @@ class ModelDrafter(_ModelRole):
         )
         if answer.value is None:
             self._issue(f"no usable draft: {answer.problem}", answer.raw)
-            return render_report(topic, facts, feedback)
+            return render(facts)
         by_id = {f["id"]: f for f in facts}
         chosen = [by_id[i] for i in dict.fromkeys(answer.value.fact_ids) if i in by_id]
         if len(chosen) < min(2, len(facts)):
             chosen = facts  # too few picked: list every fact rather than drop evidence
-        return render_report(topic, chosen, feedback, summary=answer.value.summary)
+        return render(chosen, answer.value.summary)
 
 
 class ModelReviewer(_ModelRole):
@@ -324,4 +367,3 @@ class ModelReviewer(_ModelRole):
 def model_roles(caller: ModelCaller) -> Roles:
     planner, facts = ModelPlanner(caller), ModelFactExtractor(caller)
     return Roles(planner, facts, ModelDrafter(caller), ModelReviewer(caller))
-

@@ -109,13 +109,12 @@ def merge_facts(records: list[SubQuestion], limit: int = MAX_TEAM_FACTS) -> list
 
 
 def merge_matches(records: list[SubQuestion]) -> list[Match]:
-    best: dict[str, Match] = {}
+    """Every worker's matches in question order (a redraft re-reads them per question)."""
+    merged: dict[tuple[str, str], Match] = {}
     for record in joined_records(records):
         for match in record.get("matches") or []:
-            held = best.get(match["source_id"])
-            if held is None or match["score"] > held["score"]:
-                best[match["source_id"]] = match
-    return sorted(best.values(), key=lambda m: (-m["score"], m["source_id"]))
+            merged.setdefault((match["query"], match.get("section_id", "")), match)
+    return list(merged.values())
 
 
 def evidence_gaps(records: list[SubQuestion]) -> list[SubQuestion]:
@@ -149,7 +148,9 @@ class TeamSteps(HarnessSteps):
         matches = self.search_questions(state, [question])
         # Unusable model answers are recorded like in extract_facts, so the review sees them.
         with collect_issues() as issues:
-            facts = self.facts_for(state, [question], matches) if matches else []
+            facts, dropped = (
+                self.facts_for(state, [question], matches, index) if matches else ([], [])
+            )
         facts = [{**f, "id": f"Q{index + 1}.F{n}"} for n, f in enumerate(facts, start=1)]
         info = runtime.execution_info
         record: SubQuestion = {
@@ -158,6 +159,7 @@ class TeamSteps(HarnessSteps):
             "status": "answered" if facts else "no_evidence",
             "matches": matches,
             "facts": facts,
+            "dropped_facts": dropped,
             "error": None,
             "attempts": info.node_attempt if info else 1,
         }
@@ -187,7 +189,13 @@ class TeamSteps(HarnessSteps):
             return failure_update("join_facts", message, 1, "all_workers_failed", [event])
         facts = merge_facts(records)
         event = emit("facts_joined", "join_facts", facts=len(facts), **detail)
-        return {"facts": facts, "matches": merge_matches(records), "trace": [event]}
+        dropped = [d for r in records for d in r.get("dropped_facts") or []]
+        return {
+            "facts": facts,
+            "matches": merge_matches(records),
+            "dropped_facts": dropped,
+            "trace": [event],
+        }
 
     def draft_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         update = super().draft_report(state, runtime)
@@ -195,6 +203,16 @@ class TeamSteps(HarnessSteps):
         if gaps:
             update["draft"] = update["draft"].rstrip("\n") + "\n\n" + gaps_section(gaps)
         return update
+
+    def redraft_questions(self, state: HarnessState, questions: list[str]) -> list[int]:
+        # A question whose worker failed stays a reported gap; its extraction is not retried
+        # inside the redraft, where a failure would sink the whole run.
+        failed = {
+            r["index"]
+            for r in joined_records(state.get("subquestions") or [])
+            if r.get("status") == "failed"
+        }
+        return [i for i in range(len(questions)) if i not in failed]
 
     def approval_request(self, state: HarnessState, gate: Gate | None = None) -> dict[str, Any]:
         request = super().approval_request(state, gate)

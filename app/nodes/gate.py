@@ -146,6 +146,9 @@ class ApprovalGate:
             "draft_chars": len(draft),
             "draft_sha256": draft_sha256(draft),
             "review": state.get("review"),
+            # Model-written facts not found in the section they cite: dropped before the draft.
+            "dropped_facts": state.get("dropped_facts") or [],
+            "corpus": state.get("corpus_note"),
             "revisions": state.get("revisions", 0),
             "max_revisions": self.settings.max_revisions,
             "allowed_decisions": ["approve", "edit", "reject"],

@@ -25,6 +25,8 @@ PER_RUN: dict[str, Any] = {
     "plan": None,
     "matches": None,
     "facts": None,
+    "dropped_facts": None,
+    "corpus_note": None,
     "draft": None,
     "review": None,
     "approval": None,

@@ -18,16 +18,22 @@ from app.nodes.conversation import cancelled_message, failed_message, written_me
 from app.nodes.gate import ApprovalGate, gate_announcement
 from app.nodes.guard import block_for_crash_test, failed_kind
 from app.nodes.tracing import emit
-from app.research.review import review_result
+from app.research.evidence import Candidate, EvidenceSet, feedback_words
+from app.research.facts import number_facts
+from app.research.grounding import ground_facts
+from app.research.index import SectionIndex
+from app.research.report_format import parse_report
+from app.research.review import grounding_findings, is_thin, review_result
 from app.research.roles import Roles
-from app.research.sources import index_for, load_documents
+from app.research.sources import open_sources, search_context
 from app.safety.policy import Policy
 from app.safety.report_writer import write_report_once
 from app.state import HarnessState, Match, ModelIssue, path_for_state, path_from_state
 from app.store.blobs import BlobStore, resolve_sources
 from app.store.registry import RunRegistry
 
-SEARCH_RESULTS_PER_QUESTION = 5
+SEARCH_RESULTS_PER_QUESTION = 15
+EXCERPT_CHARS = 160
 MAX_TOPIC_CHARS = 500
 
 
@@ -131,43 +137,97 @@ class HarnessSteps(ApprovalGate):
         }
         return with_issues(update, "plan", issues)
 
-    def documents(self, state: HarnessState):
+    def index(self, state: HarnessState) -> SectionIndex:
+        """The run's section index: opened from HARNESS_HOME (built once per corpus content);
+        inline documents kept by reference are read back from the store first."""
         sources = resolve_sources(self.blobs, state.get("sources"))
-        return load_documents(sources, self.settings.corpus)
+        return open_sources(sources, self.settings.corpus, self.settings.home)
 
     def search(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
-        return {"matches": self.search_questions(state, state.get("plan") or [state["topic"]])}
+        index = self.index(state)
+        matches = self.search_questions(state, state.get("plan") or [state["topic"]])
+        event = emit("corpus_indexed", "search", sections=index.num_sections, note=index.note)
+        return {"matches": matches, "corpus_note": index.note, "trace": [event]}
 
-    def search_questions(self, state: HarnessState, questions: list[str]) -> list[Match]:
-        index = index_for(self.documents(state))
-        best: dict[str, Match] = {}
+    def search_questions(
+        self, state: HarnessState, questions: list[str], extra: tuple[str, ...] = ()
+    ) -> list[Match]:
+        """The best sections for each question (one match per question and section), with ids
+        and short excerpts only: the checkpoint never holds whole documents."""
+        index = self.index(state)
+        matches: list[Match] = []
         for question in questions:
-            for doc, score in index.search(question, k=SEARCH_RESULTS_PER_QUESTION):
-                if doc.source_id not in best or score > best[doc.source_id]["score"]:
-                    best[doc.source_id] = {
-                        "source_id": doc.source_id,
-                        "title": doc.title,
+            context = search_context(question, state["topic"])
+            hits = index.search(question, SEARCH_RESULTS_PER_QUESTION, extra, context)
+            for section, score in hits:
+                matches.append(
+                    {
+                        "source_id": section.doc_id,
+                        "title": section.title,
                         "score": round(score, 4),
                         "query": question,
+                        "section_id": section.id,
+                        "excerpt": " ".join(section.text.split())[:EXCERPT_CHARS],
                     }
-        return sorted(best.values(), key=lambda m: -m["score"])
+                )
+        return matches
 
     def extract_facts(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
+        questions = state.get("plan") or [state["topic"]]
         with collect_issues() as issues:
-            facts = self.facts_for(state, state.get("plan") or [], state.get("matches") or [])
-        return with_issues({"facts": facts}, "extract_facts", issues)
+            facts, dropped = self.facts_for(state, questions, state.get("matches") or [])
+        update = {"facts": number_facts(facts), "dropped_facts": dropped}
+        if dropped:
+            update["trace"] = [emit("facts_dropped", "extract_facts", dropped=dropped)]
+        return with_issues(update, "extract_facts", issues)
 
-    def facts_for(self, state: HarnessState, questions: list[str], matches: list[Match]):
-        by_id = {d.source_id: d for d in self.documents(state)}
-        documents = [by_id[m["source_id"]] for m in matches if m["source_id"] in by_id]
-        return self.roles.facts.extract(state["topic"], questions, documents)
+    def facts_for(
+        self,
+        state: HarnessState,
+        questions: list[str],
+        matches: list[Match],
+        first_index: int = 0,
+        feedback: tuple[str, ...] = (),
+    ) -> tuple[list, list]:
+        """Facts for the questions from the sections their search matched, each checked against
+        the section it cites: those not found there are dropped (and returned, for the gate)."""
+        index = self.index(state)
+        sections = index.sections([m.get("section_id") or "" for m in matches])
+        candidates = tuple(
+            tuple(
+                Candidate(sections[m["section_id"]], m["score"])
+                for m in matches
+                if m["query"] == question and m.get("section_id") in sections
+            )
+            for question in questions
+        )
+        evidence = EvidenceSet(candidates, index.idf, first_index, feedback)
+        facts = self.roles.facts.extract(state["topic"], questions, evidence)
+        return ground_facts(facts, evidence.sections())
 
     def draft_report(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         feedback = state.get("feedback") or []
+        questions = state.get("plan") or [state["topic"]]
+        update: dict[str, Any] = {"review": None, "approval": None}
+        facts = state.get("facts") or []
         with collect_issues() as issues:
-            draft = self.roles.drafter.draft(state["topic"], state.get("facts") or [], feedback)
-        update = {"draft": draft, "review": None, "approval": None}
+            if feedback:
+                # Feedback changes the content: it steers which sections are searched and
+                # which sentences are chosen, not only a note at the end.
+                steer = feedback_words(feedback)
+                kept = self.redraft_questions(state, questions)
+                asked = [questions[i] for i in kept]
+                matches = self.search_questions(state, asked, steer)
+                facts, dropped = self.facts_for(state, asked, matches, 0, tuple(feedback))
+                facts = [{**f, "question": kept[f.get("question", 0)]} for f in facts]
+                update.update(facts=number_facts(facts), matches=matches, dropped_facts=dropped)
+            draft = self.roles.drafter.draft(state["topic"], facts, feedback, questions=questions)
+        update["draft"] = draft
         return with_issues(update, "draft_report", issues)
+
+    def redraft_questions(self, state: HarnessState, questions: list[str]) -> list[int]:
+        """The sub-questions a redraft gathers evidence for again (all of them here)."""
+        return list(range(len(questions)))
 
     def review(self, state: HarnessState, runtime: Runtime) -> dict[str, Any]:
         with collect_issues() as own:
@@ -177,9 +237,12 @@ class HarnessSteps(ApprovalGate):
         # Model answers that could not be used (this review's and earlier steps') are findings:
         # errors among them fail the review, with the answer's excerpt on record.
         issues = [*(state.get("model_issues") or []), *own]
-        if issues:
+        draft = state.get("draft") or ""
+        cited = [sid for _title, sid in parse_report(draft).sources.values() if sid]
+        grounding = grounding_findings(draft, self.index(state).sections(cited))
+        if issues or grounding:
             result = review_result(
-                [*result["findings"], *issue_findings(issues)], result["reviewer"]
+                [*result["findings"], *grounding, *issue_findings(issues)], result["reviewer"]
             )
         trace = [
             emit(
@@ -188,6 +251,7 @@ class HarnessSteps(ApprovalGate):
                 passed=result["passed"],
                 findings=len(result["findings"]),
                 reviewer=result["reviewer"],
+                thin=is_thin(result),
             )
         ]
         if not result["passed"]:

@@ -1,67 +1,72 @@
-"""Fact extraction: pick the sentences that best answer the plan, each cited to its source."""
+"""Fact extraction, offline: per sub-question, the best prose sentences of the best sections
+(app/research/evidence.py), each cited to its section."""
 
 from __future__ import annotations
 
+import math
 import re
-from functools import lru_cache
 
-from app.research.sources import Document, tokenize
+from app.research.evidence import EvidenceSet, select, steer_weights
 from app.state import Fact
 
-MAX_FACTS = 8
-MAX_PER_SOURCE = 2
-MIN_SENTENCE_CHARS = 40
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+MAX_FACTS = 16
+MIN_PER_QUESTION = 4
 
 
-def split_sentences(text: str) -> list[str]:
-    body = " ".join(
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    )
-    return [s.strip() for s in _SENTENCE_END.split(body) if len(s.strip()) >= MIN_SENTENCE_CHARS]
+_API_HEADING = re.compile(
+    r"^(?:class |exception |async |@)?([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+|[A-Za-z_]\w*(?=\())(\()?"
+)
 
 
-@lru_cache(maxsize=512)
-def sentence_terms(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """A document's sentences with their terms. Cached: the same documents come back in every
-    run, and splitting and tokenizing them was most of this step's time (bench/profile_hot_path)."""
-    return tuple((s, frozenset(tokenize(s))) for s in split_sentences(text))
+def labelled(sentence: str, heading: str) -> str:
+    """A sentence from an API reference entry, labelled with the name it describes: under
+    "Path.read_text(encoding=None)", "Return the decoded contents ..." becomes
+    "`Path.read_text()`: Return the decoded contents ..." (the reader needs the name)."""
+    match = _API_HEADING.match(heading.strip())
+    if not match or match.group(1) in sentence:
+        return sentence
+    return f"`{match.group(1)}{'()' if match.group(2) else ''}`: {sentence}"
 
 
 def number_facts(facts: list[Fact]) -> list[Fact]:
     return [{**fact, "id": f"F{i}"} for i, fact in enumerate(facts, start=1)]
 
 
+def per_question_limit(n_questions: int) -> int:
+    return max(MIN_PER_QUESTION, math.ceil(MAX_FACTS / max(n_questions, 1)))
+
+
 class OfflineFactExtractor:
     provider = "offline"
 
-    def extract(self, topic: str, questions: list[str], documents: list[Document]) -> list[Fact]:
-        wanted = set(tokenize(" ".join([topic, *questions])))
-        topic_terms = set(tokenize(topic))
-        scored: list[tuple[float, int, Document, str]] = []
-        order = 0
-        for doc in documents:
-            for sentence, terms in sentence_terms(doc.text):
-                # Topic words count double: a fact must be about the subject, not only the angle.
-                score = len(terms & wanted) + len(terms & topic_terms)
-                if terms & topic_terms:
-                    scored.append((score, order, doc, sentence))
-                order += 1
-        scored.sort(key=lambda item: (-item[0], item[1]))
+    def extract(self, topic: str, questions: list[str], evidence: EvidenceSet) -> list[Fact]:
+        steer = steer_weights(evidence.feedback)
+        limit = per_question_limit(len(questions))
+        taken: set[str] = set()
         facts: list[Fact] = []
-        per_source: dict[str, int] = {}
-        seen: set[str] = set()
-        for _score, _order, doc, sentence in scored:
-            key = sentence.lower()
-            if key in seen or per_source.get(doc.source_id, 0) >= MAX_PER_SOURCE:
-                continue
-            seen.add(key)
-            per_source[doc.source_id] = per_source.get(doc.source_id, 0) + 1
-            facts.append(
-                {"id": "", "text": sentence, "source_id": doc.source_id, "source_title": doc.title}
+        for offset, (question, candidates) in enumerate(
+            zip(questions, evidence.candidates, strict=False)
+        ):
+            chosen = select(
+                question,
+                evidence.first_index + offset,
+                topic,
+                candidates,
+                evidence.idf,
+                limit,
+                steer,
+                taken,
             )
-            if len(facts) == MAX_FACTS:
-                break
+            for item in chosen:
+                taken.add(" ".join(item.text.lower().split()))
+                facts.append(
+                    {
+                        "id": "",
+                        "text": labelled(item.text, item.section.heading),
+                        "source_id": item.section.doc_id,
+                        "source_title": item.section.title,
+                        "section_id": item.section.id,
+                        "question": item.question,
+                    }
+                )
         return number_facts(facts)

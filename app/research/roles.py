@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.research.sources import Document
+from app.research.evidence import EvidenceSet
 from app.state import Fact, ReviewResult
 
 
@@ -19,15 +19,15 @@ class Planner(Protocol):
 class FactExtractor(Protocol):
     provider: str
 
-    def extract(
-        self, topic: str, questions: list[str], documents: list[Document]
-    ) -> list[Fact]: ...
+    def extract(self, topic: str, questions: list[str], evidence: EvidenceSet) -> list[Fact]: ...
 
 
 class Drafter(Protocol):
     provider: str
 
-    def draft(self, topic: str, facts: list[Fact], feedback: list[str]) -> str: ...
+    def draft(
+        self, topic: str, facts: list[Fact], feedback: list[str], questions: list[str] | None = None
+    ) -> str: ...
 
 
 class Reviewer(Protocol):

@@ -16,7 +16,7 @@ A fixture file is JSON: `{"cases": [CASE, ...]}` (or a bare list). A case:
         "events": ["plan_ready", {"event": "tool_error", "will_retry": false}],
         "min_facts": 4, "min_citations": 3,  # facts in state; distinct sources cited in the draft
         "report": true,                      # a report file was (or was not) written
-        "report_checks": true,               # every Key Findings claim cites a corpus source
+        "report_checks": true,               # every cited sentence cites a corpus section
         "draft_contains": ["Evidence Gaps"]
       },
       "expect_by_mode": {"fanout": {"status": "completed"}}   # per-mode overrides of `expect`
@@ -48,9 +48,10 @@ from typing import Any
 from app.config import Settings
 from app.errors import InputError
 from app.models.choice import roles_for
+from app.research.index import SectionIndex
 from app.research.report_format import parse_report
 from app.research.roles import Roles
-from app.research.sources import load_documents
+from app.research.sources import open_sources
 from app.service.eval_compat import from_original_case, is_original_case
 from app.service.runs import MODES, Harness, RunView, build_sources
 from app.service.trace_summary import current_step
@@ -280,12 +281,13 @@ def _event_matches(event: dict[str, Any], wanted: str | dict[str, Any]) -> bool:
     return all(event.get(k) == v for k, v in wanted.items())
 
 
-def report_problems(markdown: str, corpus_ids: set[str], corpus_titles: set[str]) -> list[str]:
-    """Every Key Findings claim cites a listed source, and every cited source is in the corpus."""
+def report_problems(markdown: str, index: SectionIndex) -> list[str]:
+    """Every claim cites a listed source, and every cited source is a section of the corpus."""
     parsed = parse_report(markdown)
     problems = []
+    known = set(index.sections([sid for _title, sid in parsed.sources.values() if sid]))
     if not parsed.findings:
-        problems.append("no Key Findings")
+        problems.append("no cited sentences")
     for text, cites in parsed.findings:
         if not cites:
             problems.append(f"claim without a citation: {text[:60]}")
@@ -294,8 +296,7 @@ def report_problems(markdown: str, corpus_ids: set[str], corpus_titles: set[str]
                 problems.append(f"claim cites [{n}], which is not in Sources")
                 continue
             title, source_id = parsed.sources[n]
-            known = source_id in corpus_ids if source_id else title in corpus_titles
-            if not known:
+            if source_id not in known:
                 problems.append(f"source [{n}] {source_id or title!r} is not in the corpus")
     return sorted(set(problems))
 
@@ -305,9 +306,7 @@ def cited_sources(markdown: str) -> int:
     return len({n for _text, cites in parsed.findings for n in cites if n in parsed.sources})
 
 
-def check_run(
-    run: RunView, expect: dict[str, Any], corpus_ids: set[str], corpus_titles: set[str]
-) -> list[dict[str, Any]]:
+def check_run(run: RunView, expect: dict[str, Any], index: SectionIndex) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
 
     def check(name: str, ok: bool, detail: str) -> None:
@@ -351,7 +350,7 @@ def check_run(
             check("no report", ok, "nothing written" if ok else f"a report exists at {out}")
     if expect.get("report_checks", True) and draft:
         markdown = Path(report["path"]).read_text(encoding="utf-8") if report else draft
-        problems = report_problems(markdown, corpus_ids, corpus_titles)
+        problems = report_problems(markdown, index)
         check("report cites the corpus", not problems, "; ".join(problems) or "every claim cited")
     return checks
 
@@ -373,7 +372,7 @@ def case_roles(settings: Settings, fault: Fault | None) -> Roles:
 def run_case(case: Case, mode: str, settings: Settings) -> dict[str, Any]:
     h = Harness.in_memory(settings, roles=case_roles(settings, case.fault))
     spec = build_sources(case.corpus, case.sources)
-    docs = load_documents(spec, settings.corpus)
+    index = open_sources(spec, settings.corpus, settings.home)
     started = time.perf_counter()
     result: dict[str, Any] = {"case": case.name, "mode": mode}
     try:
@@ -390,9 +389,7 @@ def run_case(case: Case, mode: str, settings: Settings) -> dict[str, Any]:
         return result
     wall = time.perf_counter() - started
     snapshot = h.graph(mode).get_state({"configurable": {"thread_id": run.run_id}})
-    checks = check_run(
-        run, case.expectations(mode), {d.source_id for d in docs}, {d.title for d in docs}
-    )
+    checks = check_run(run, case.expectations(mode), index)
     if decisions:
         checks.append({"check": "decisions used", "ok": False,
                        "detail": f"{len(decisions)} decision(s) left; the run is {run.status}"})

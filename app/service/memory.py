@@ -17,7 +17,8 @@ from typing import Any
 
 from app.config import Settings
 from app.errors import HarnessError, InputError
-from app.research.sources import Document, SearchIndex, load_documents
+from app.research.index import inline_index
+from app.research.sources import Document, open_sources
 from app.service.trace_summary import RunLike, current_step, trace_summary
 
 PREVIEW = 3
@@ -75,28 +76,35 @@ def _matched_ids(values: dict[str, Any]) -> list[str]:
     matches = list(values.get("matches") or [])
     for sub in values.get("subquestions") or []:  # fan-out workers keep their own matches
         matches += sub.get("matches") or []
-    return list(dict.fromkeys(m["source_id"] for m in matches if m.get("source_id")))
+    ids = (m.get("section_id") or m.get("source_id") for m in matches)
+    return list(dict.fromkeys(i for i in ids if i))
 
 
 def _retrieved_sources(
     values: dict[str, Any], settings: Settings
 ) -> tuple[list[Document], str | None]:
-    """The documents the run's search retrieved, read from its sources; and why not, if not."""
+    """The sections the run's search retrieved, read from its sources' index; and why not."""
     wanted = _matched_ids(values)
     if not wanted:
         return [], None
     try:
-        by_id = {d.source_id: d for d in load_documents(values.get("sources"), settings.corpus)}
+        index = open_sources(values.get("sources"), settings.corpus, settings.home)
     except HarnessError as exc:  # the corpus moved or changed since the run
         return [], f"the run's sources cannot be read now: {exc}"
-    return [by_id[i] for i in wanted if i in by_id], None
+    found = index.sections(wanted)
+    return [Document(s.id, s.title, s.text) for i in wanted if (s := found.get(i))], None
 
 
 def _rank(query: str, entries: list[Document], k: int) -> list[tuple[Document, float]]:
-    """The project's ranking (app/research/) over these entries."""
+    """The project's ranking (app/research/) over these entries, each entry once."""
     if not entries:
         return []
-    return SearchIndex(tuple(entries)).search(query, k=k)
+    by_id = {d.source_id: d for d in entries}
+    index = inline_index(tuple((d.source_id, d.title, d.text) for d in entries))
+    ranked: dict[str, float] = {}
+    for section, score in index.search(query, k=k * 3):
+        ranked.setdefault(section.doc_id, score)
+    return [(by_id[i], score) for i, score in list(ranked.items())[:k]]
 
 
 def retrieve(run: RunLike, settings: Settings, query: str | None, top_k: int) -> dict[str, Any]:
@@ -120,8 +128,8 @@ def retrieve(run: RunLike, settings: Settings, query: str | None, top_k: int) ->
         results.append(
             {
                 "kind": "fact" if fact else "source",
-                "id": fact["id"] if fact else doc.source_id,
-                "source_id": fact["source_id"] if fact else doc.source_id,
+                "id": fact["id"] if fact else doc.source_id,  # a section id for sources
+                "source_id": fact["source_id"] if fact else doc.source_id.split("#", 1)[0],
                 "title": fact.get("source_title") if fact else doc.title,
                 "score": round(score, 4),
                 "text": _compact(doc.text),

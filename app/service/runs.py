@@ -29,11 +29,7 @@ from app.errors import (
     StaleDecision,
 )
 from app.nodes.binding import Gate, draft_sha256, parse_gate_token, stale_reason
-from app.nodes.guard import block_for_crash_test
-from app.nodes.steps import validate_topic
 from app.nodes.tracing import make_event
-from app.research.roles import Roles
-from app.research.sources import load_folder, parse_documents, read_sources_file
 from app.safety.policy import Policy
 from app.safety.secrets import scrub
 from app.safety.terminal import sanitize
@@ -70,14 +66,14 @@ def build_sources(
     documents: list[dict[str, str]] | None = None,
 ) -> SourcesSpec | None:
     """Validate the material up front so a bad path fails before any run is created."""
-    from app.research.sources import load_folder
+    from app.research.sources import check_folder, parse_documents, read_sources_file
 
     given = [x is not None for x in (corpus, sources_file, documents)]
     if sum(given) > 1:
         raise InputError("give only one of corpus, sources file or documents")
     if corpus is not None:
         path = Path(corpus).expanduser()
-        load_folder(path)
+        check_folder(path)
         return {"kind": "corpus", "path": path_for_state(path.resolve())}
     if sources_file is not None:
         return {"kind": "inline", "documents": read_sources_file(sources_file)}
@@ -220,13 +216,18 @@ class Harness:
         run_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunView:
+        from app.nodes.steps import validate_topic  # a run moves: the graph is loaded anyway
 
         topic = validate_topic(topic)
         sources = build_sources(corpus, sources_file, documents)
         self.graph(mode)  # validates the mode before anything is stored
-        # Refused now, not stored as a failed run: a missing default corpus, a bad output path.
-        if sources is None:
-            load_folder(self.settings.corpus)
+        # Refused now, not stored as a failed run: a corpus (given or the default one) with
+        # nothing readable, a bad output path. Reading the corpus now also builds its index
+        # once, for the steps to reuse.
+        if sources is None or sources["kind"] == "corpus":
+            from app.research.sources import open_sources
+
+            open_sources(sources, self.settings.corpus, self.settings.home)
         if output_path is not None:
             Policy.load(self.settings).check_write(output_path)
         run_id = run_id or uuid.uuid4().hex
@@ -419,6 +420,8 @@ class Harness:
         # Names this delivery: the graph's own claim (app/nodes/gate.py) recognises it, and
         # `resume` re-sends it after a crash.
         payload.setdefault("decision_id", uuid.uuid4().hex)
+
+        from app.nodes.guard import block_for_crash_test
 
         block_for_crash_test("claim")  # test-only hook: two callers collide here
         if not self.store.registry.claim_decision(run.run_id, run.interrupt_id, payload):

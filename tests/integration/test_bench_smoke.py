@@ -139,3 +139,18 @@ def test_server_runs_concurrent_threads_to_completion(tmp_path):
     assert r["figures"]["concurrent_runs_completed"] == 3
     assert r["figures"]["concurrent_p95_ms"] >= r["figures"]["concurrent_p50_ms"] > 0
     assert r["ratios"]["concurrent_vs_sequential_throughput"] > 0
+
+
+def test_quality_scores_reports_on_the_python_documentation(tmp_path):
+    from bench.bench_quality import DOCS
+
+    assert (DOCS / "library").is_dir(), "apt-get install python3-doc (.ci/run does)"
+    out, r = run_bench("bench_quality", tmp_path, timeout=600)
+    f = r["figures"]
+    for key in ("coverage", "precision", "recall"):
+        assert 0 <= f[f"after_{'key_fact_' if key == 'coverage' else 'source_'}{key}_pct"] <= 100
+    assert f["after_faithful_citations_pct"] == 100  # every cited sentence is in its section
+    assert f["after_tracebacks"] == 0 and f["after_failed_runs"] == 0
+    assert f["after_seconds_per_question"] > 0
+    assert re.search(r"^target after_coverage: .*(met|NOT met)$", out, re.M)
+    assert "q01-lru-cache:" in out and "q13-sqlite-transactions:" in out

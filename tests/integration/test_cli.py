@@ -19,7 +19,7 @@ def test_run_yes_writes_the_report_and_says_where(cli, tmp_path):
     result = cli("run", TOPIC, "--yes")
     assert result.returncode == 0, result.stderr
     assert "approval_required" in result.stdout  # live trace lines
-    for shown in ("Key Findings", "Review: passed", "Proposed output:", "Approving (--yes)."):
+    for shown in ("## Sources", "Review: passed", "Proposed output:", "Approving (--yes)."):
         assert shown in result.stdout  # the gate is shown before --yes approves it
     line = next(x for x in result.stdout.splitlines() if x.startswith("Report written to"))
     path = Path(line.split("Report written to ")[1].split(" (")[0])
@@ -30,7 +30,7 @@ def test_run_yes_writes_the_report_and_says_where(cli, tmp_path):
 def test_gate_shows_draft_review_and_path_then_another_process_approves(cli, tmp_path):
     shown = cli("run", TOPIC, "--no-input")
     assert shown.returncode == 0
-    for text in ("Draft", "Key Findings", "Review: passed", "Proposed output:", "harness approve"):
+    for text in ("Draft", "## Sources", "Review: passed", "Proposed output:", "harness approve"):
         assert text in shown.stdout
     assert not (tmp_path / "home" / "reports").exists()
 
@@ -148,7 +148,8 @@ def test_malformed_sources_and_empty_corpus(cli, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = cli("run", TOPIC, "--corpus", str(empty))
-    assert result.returncode == 2 and "no .md or .txt files" in result.stderr
+    assert result.returncode == 2 and "no .md, .txt, .html, .pdf or .docx files" in result.stderr
+    assert "the folder is empty" in result.stderr
     assert json.loads(cli("list", "--json").stdout) == []  # nothing half-created
 
 

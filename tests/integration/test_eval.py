@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import InputError
+from app.research.sources import open_sources
 from app.service.eval import load_fixtures, report_problems, run_eval
 from tests.conftest import REPO
 
@@ -30,11 +31,12 @@ def test_shipped_fixtures_pass_in_both_modes_and_cover_the_required_cases(cli):
     assert summary["passed"] is True
     assert set(summary["modes"]) == {"linear", "fanout"}
     for mode, data in summary["modes"].items():
-        assert data["runs"] == data["passed"] == 8 and data["failed"] == 0, mode
+        assert data["runs"] == data["passed"] == 9 and data["failed"] == 0, mode
         assert data["mean_steps"] > 0 and data["wall_s"] > 0
         statuses = {c["case"]: c["status"] for c in data["cases"]}
         assert statuses["pass-sample-corpus"] == "completed"
-        assert statuses["review-failure-thin-corpus"] == "failed"
+        assert statuses["thin-corpus-reaches-the-gate-marked-thin"] == "completed"
+        assert statuses["review-failure-nothing-relevant"] == "failed"
         assert statuses["tool-error-facts-model-down"] == "failed"
         assert statuses["rejection-cancels"] == "cancelled"
     # The modes differ where they should: one failing sub-question sinks only the linear run.
@@ -124,20 +126,24 @@ def test_a_fault_runs_the_real_retry_policy_in_both_modes(settings, tmp_path):
     summary = run_eval(load_fixtures(path), ("linear", "fanout"), settings)
     assert summary["passed"] is True
     # Each attempt is a real call through RetryPolicy: 2 attempts for extract_facts, 2 for
-    # each of the 4 workers.
+    # the one worker (the topic is one question).
     linear, fanout = (summary["modes"][m]["cases"][0] for m in ("linear", "fanout"))
     assert linear["status"] == fanout["status"] == "failed"
-    assert (linear["tool_errors"], fanout["tool_errors"]) == (2, 8)
+    assert (linear["tool_errors"], fanout["tool_errors"]) == (2, 2)
 
 
-def test_report_check_catches_uncited_claims_and_sources_outside_the_corpus():
+def test_report_check_catches_uncited_claims_and_sources_outside_the_corpus(tmp_path):
     report = (
-        "# T\n\n## Key Findings\n\n- cited claim [1]\n- uncited claim\n- ghost [2]\n\n"
-        "## Sources\n\n[1] Real (`real-doc`)\n[2] Ghost (`not-in-corpus`)\n"
+        "# T\n\nAn answer [1].\n\n## Q\n\n- cited claim [1]\n- uncited claim\n- ghost [2]\n\n"
+        "## Sources\n\n- [1] Real (`real#real`)\n- [2] Ghost (`not-in-corpus#x`)\n"
     )
-    problems = report_problems(report, {"real-doc"}, {"Real"})
+    real = tmp_path / "c"
+    real.mkdir()
+    (real / "real.md").write_text("# Real\n\nA cited claim that is real.\n")
+    index = open_sources({"kind": "corpus", "path": str(real)}, real, tmp_path / "home")
+    problems = report_problems(report, index)
     assert "claim without a citation: uncited claim" in problems
-    assert "source [2] 'not-in-corpus' is not in the corpus" in problems
+    assert "source [2] 'not-in-corpus#x' is not in the corpus" in problems
     assert not any("[1]" in p for p in problems)
 
 
@@ -153,11 +159,12 @@ def test_fixture_paths_are_relative_to_the_fixture_file(tmp_path):
 
 def test_the_fanout_mode_runs_and_draws_from_the_cli(cli):
     """The second mode the eval compares is a first-class CLI mode, stored like any run."""
-    run = cli("run", "How do heat pumps work?", "--mode", "fanout", "--no-input", "--json")
+    topic = "How do heat pumps work and what do they cost?"  # two sub-questions, two workers
+    run = cli("run", topic, "--mode", "fanout", "--no-input", "--json")
     assert run.returncode == 0, run.stderr
     started = json.loads(run.stdout)
     assert started["mode"] == "fanout" and started["status"] == "waiting_approval"
-    assert [s["status"] for s in started["pending"]["subquestions"]] == ["answered"] * 4
+    assert [s["status"] for s in started["pending"]["subquestions"]] == ["answered"] * 2
     done = cli("approve", started["run_id"][:8], "--json")  # another process, same store
     assert done.returncode == 0, done.stderr
     assert Path(json.loads(done.stdout)["report"]["path"]).is_file()

@@ -78,7 +78,7 @@ def test_the_graph_runs_to_the_gate_and_the_end_or_fails_cleanly(local_llm_url, 
             assert done.status == "completed"
             text = Path(done.values["report"]["path"]).read_text(encoding="utf-8")
             report = parse_report(text)
-            assert report.title == TOPIC and len(report.findings) >= 2
+            assert report.title == TOPIC and len(report.findings) >= 1  # one fact: marked thin
             assert all(cites and set(cites) <= set(report.sources) for _, cites in report.findings)
             assert done.trace[-1]["event"] == "run_completed"
         else:

@@ -86,7 +86,7 @@ CLI_CASES = [
     (["run", "x" * 100_000], "longer than"),
     (["run", TOPIC, "--corpus", "{files}/no-such-folder"], "not found"),
     (["run", TOPIC, "--corpus", "{files}/empty.md"], "not a folder"),
-    (["run", TOPIC, "--corpus", "{files}/empty_dir"], "no .md or .txt"),
+    (["run", TOPIC, "--corpus", "{files}/empty_dir"], "no .md, .txt"),
     (["run", TOPIC, "--corpus", "{files}/binary_dir"], "corpus"),
     (["run", TOPIC, "--corpus", "{files}/blank_dir"], "corpus"),
     (["run", TOPIC, "--corpus", "{files}/huge_dir"], "corpus"),

@@ -49,10 +49,9 @@ def good_answer(body: dict[str, Any]) -> str:
     if '"title":"Plan"' in prompt:
         return json.dumps({"questions": ["How does a heat pump move heat?", "What does it cost?"]})
     if '"title":"Facts"' in prompt:
-        ids = re.findall(r"\[source_id: ([^\]]+)\]", prompt)[:2]
-        return json.dumps(
-            {"facts": [{"source_id": i, "text": f"A fact stated by source {i} here."} for i in ids]}
-        )
+        # A good model copies a sentence from each source it was shown (facts are grounded).
+        shown = re.findall(r"\[source_id: ([^\]]+)\][^\n]*\n([^\n]+?\.)(?:\s|$)", prompt)[:2]
+        return json.dumps({"facts": [{"source_id": i, "text": text} for i, text in shown]})
     if '"title":"Draft"' in prompt:
         ids = re.findall(r"^(F\d+): ", prompt, re.MULTILINE)
         return json.dumps({"summary": "Heat pumps move heat; the facts say how.", "fact_ids": ids})

@@ -238,3 +238,15 @@ def test_role_model_calls_do_not_stream_into_chat(settings):
     shown = " ".join(str(message.content) for message, _ in streamed)
     assert "questions" not in shown
     assert "ready for review" in shown  # the gate's message is what a chat client sees
+
+
+def test_intake_resets_every_state_field_a_run_produces():
+    """A field added to the state later cannot leak into the next run on a thread unnoticed:
+    every state key is either reset by intake or named here as input or cross-run."""
+    from app.nodes.intake import PER_RUN as RESET
+    from app.nodes.intake import PER_RUN_LISTS
+    from app.state import HarnessInput, HarnessState
+
+    carried = {"current_run", "status", "trace"}  # intake rewrites these itself
+    produced = set(HarnessState.__annotations__) - set(HarnessInput.__annotations__) - carried
+    assert produced == set(RESET) | set(PER_RUN_LISTS)

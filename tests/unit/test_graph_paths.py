@@ -32,7 +32,7 @@ def test_pass_and_approve_writes_the_report_once(harness, settings):
     assert pending["allowed_decisions"] == ["approve", "edit", "reject"]
     assert pending["review"]["passed"] is True
     assert pending["output_path"].startswith(str(settings.reports_root))
-    assert "## Key Findings" in pending["draft"]
+    assert "## Sources\n\n- [1] " in pending["draft"]
 
     done = harness.approve(run.run_id, by="tester")
     assert done.status == "completed"
@@ -254,8 +254,8 @@ def test_the_gate_shows_the_whole_draft_however_long(settings):
     from app.research.drafting import OfflineDrafter
 
     class LongDrafter(OfflineDrafter):
-        def draft(self, topic, facts, feedback):
-            return super().draft(topic, facts, feedback) + "\n" + "More detail. " * 1000
+        def draft(self, topic, facts, feedback, questions=None):
+            return super().draft(topic, facts, feedback, questions) + "\n" + "More detail. " * 1000
 
     h = Harness.in_memory(settings, roles=roles_with(drafter=LongDrafter()))
     run = h.start(TOPIC)

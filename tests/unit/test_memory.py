@@ -56,7 +56,7 @@ def test_a_corpus_gone_since_the_run_still_answers_from_facts(harness, tmp_path)
     for file in corpus.iterdir():
         file.unlink()
     corpus.rmdir()
-    result = harness.memory(run.run_id, query="coefficient of performance")["retrieval"]
+    result = harness.memory(run.run_id, query="heat from outside air")["retrieval"]
     assert "cannot be read now" in result["problem"]
     assert result["searched"]["sources"] == 0 and result["results"][0]["kind"] == "fact"
 

@@ -26,7 +26,7 @@ from app.models.roles import (
 )
 from app.research.report_format import parse_report
 from app.research.roles import offline_roles
-from app.research.sources import load_folder
+from app.research.sources import gather_evidence, open_sources
 from app.service.runs import Harness
 from tests.conftest import TOPIC
 from tests.unit.openai_stub import completion, good_answer, openai_stub
@@ -88,8 +88,14 @@ PLAN = json.dumps({"questions": ["How does a heat pump move heat?", "What do hea
 
 
 @pytest.fixture(scope="module")
-def docs():
-    return list(load_folder(SAMPLE_CORPUS))[:3]
+def evidence(tmp_path_factory):
+    index = open_sources(None, SAMPLE_CORPUS, tmp_path_factory.mktemp("home"))
+    return gather_evidence(index, TOPIC, [TOPIC], k=3)
+
+
+@pytest.fixture(scope="module")
+def docs(evidence):
+    return evidence.ranked_sections()
 
 
 # -- parsing through the roles ---------------------------------------------------------------
@@ -162,32 +168,36 @@ def test_model_and_network_errors_are_raised_for_the_retry_policy(error) -> None
 # -- grounding, drafting, review ------------------------------------------------------------
 
 
-def test_facts_keep_only_sources_that_were_given_and_take_titles_from_them(docs) -> None:
+def test_facts_keep_only_sources_that_were_given_and_take_titles_from_them(
+    docs, evidence
+) -> None:
     answer = {
         "facts": [
-            {"source_id": docs[0].source_id, "text": "Heat pumps move heat instead of making it."},
+            {"source_id": docs[0].id, "text": "Heat pumps move heat instead of making it."},
             {"source_id": "made-up-source", "text": "An invented claim from nowhere at all."},
-            {"source_id": docs[1].source_id, "text": "The coefficient of performance is often 3."},
-            {"source_id": docs[1].source_id, "text": "too short"},
+            {"source_id": docs[1].id, "text": "The coefficient of performance is often 3."},
+            {"source_id": docs[1].id, "text": "too short"},
         ]
     }
     caller, _, chat = fake(f"Here are the facts:\n```json\n{json.dumps(answer)}\n```")
     with collect_issues() as issues:
-        facts = ModelFactExtractor(caller).extract(TOPIC, [TOPIC], docs)
-    assert [(f["id"], f["source_id"], f["source_title"]) for f in facts] == [
-        ("F1", docs[0].source_id, docs[0].title),
-        ("F2", docs[1].source_id, docs[1].title),
+        facts = ModelFactExtractor(caller).extract(TOPIC, [TOPIC], evidence)
+    assert [(f["id"], f["section_id"], f["source_id"], f["source_title"]) for f in facts] == [
+        ("F1", docs[0].id, docs[0].doc_id, docs[0].title),
+        ("F2", docs[1].id, docs[1].doc_id, docs[1].title),
     ]
     [dropped] = issues
     assert dropped["severity"] == "warning" and "made-up-source" in dropped["problem"]
-    # The model saw the source ids it may cite.
-    assert f"[source_id: {docs[0].source_id}]" in chat.prompts[0][0].content
+    # The model saw the section ids it may cite, with the sections' most relevant sentences.
+    prompt = chat.prompts[0][0].content
+    assert f"[source_id: {docs[0].id}]" in prompt
+    assert "A heat pump is a machine that moves heat from a cold place" in prompt
 
 
-def test_unparsable_facts_are_an_empty_list_and_an_error_issue(docs) -> None:
+def test_unparsable_facts_are_an_empty_list_and_an_error_issue(evidence) -> None:
     caller, _, _ = fake('{"facts": [', "[[[")
     with collect_issues() as issues:
-        assert ModelFactExtractor(caller).extract(TOPIC, [TOPIC], docs) == []
+        assert ModelFactExtractor(caller).extract(TOPIC, [TOPIC], evidence) == []
     assert issues[0]["severity"] == "error" and "no usable facts" in issues[0]["problem"]
 
 
@@ -250,7 +260,7 @@ def _answers_for_a_clean_run(docs_ids: list[str]) -> list[str]:
                     {"source_id": docs_ids[0], "text": "Heat pumps move heat from outside air."},
                     {
                         "source_id": docs_ids[1],
-                        "text": "A typical coefficient of performance is 3.",
+                        "text": "A heat pump has a coefficient of performance near 3.",
                     },
                 ]
             }
@@ -276,7 +286,7 @@ def corpus(tmp_path):
 
 
 def _ids(corpus) -> list[str]:
-    return [d.source_id for d in load_folder(corpus)]
+    return ["pumps#how-heat-pumps-work", "costs#heat-pump-costs"]
 
 
 def test_a_model_run_reaches_the_gate_and_finishes_with_providers_in_the_trace(
@@ -428,3 +438,22 @@ def test_the_stub_answers_like_a_model() -> None:
     # Guard for the helper the tests above rely on.
     body = {"messages": [{"role": "user", "content": 'x {"title":"Review"}'}]}
     assert json.loads(good_answer(body)) == {"passed": True, "findings": []}
+
+
+def test_a_model_fact_not_in_its_section_is_dropped_and_shown_at_the_gate(settings, corpus):
+    answers = _answers_for_a_clean_run(_ids(corpus))
+    facts = json.loads(answers[1])["facts"]
+    invented = {"source_id": _ids(corpus)[1], "text": "Heat pumps run silently at any load."}
+    answers[1] = json.dumps({"facts": [*facts, invented]})
+    caller, _, _ = fake(*answers)
+    run = Harness.in_memory(settings, roles=model_roles(caller)).start(TOPIC, corpus=corpus)
+    assert run.status == "waiting_approval", run.values.get("error")
+    assert [f["text"] for f in run.values["facts"]] == [f["text"] for f in facts]
+    [dropped] = run.pending["dropped_facts"]
+    assert dropped == {
+        "text": invented["text"],
+        "section_id": "costs#heat-pump-costs",
+        "reason": "not found in costs#heat-pump-costs",
+    }
+    assert "run silently" not in run.pending["draft"]
+    assert any(e["event"] == "facts_dropped" for e in run.trace)

@@ -12,7 +12,11 @@ from app.research.planner import OfflinePlanner
 from app.service.runs import Harness
 from tests.helpers import assert_trace_follows_workflow, events, roles_with
 
-TOPIC = "How do heat pumps work?"
+# Four questions in one: the offline planner makes each a sub-question (one worker each).
+TOPIC = (
+    "How do heat pumps work, how efficient are they, what do they cost "
+    "and what are their limitations in cold climates?"
+)
 
 
 class RecordingFacts(OfflineFactExtractor):
@@ -156,7 +160,7 @@ def test_a_worker_that_fails_after_retries_does_not_sink_the_run(settings):
 
 
 def test_if_every_worker_fails_the_run_fails_and_writes_nothing(settings):
-    h = fanout(settings, facts=RecordingFacts(fail_when="heat pumps"))
+    h = fanout(settings, facts=RecordingFacts(fail_when=" "))
     run = h.start(TOPIC, mode="fanout")
     assert run.status == "failed"
     assert run.values["error"]["step"] == "join_facts"
@@ -182,6 +186,7 @@ def test_a_sub_question_without_evidence_is_named_in_the_draft(settings):
     assert last["status"] == "no_evidence"
     gap = '"zeppelin upholstery": no evidence; the sources had nothing on it'
     assert gap in run.pending["draft"]
+    assert "- Zeppelin upholstery: no evidence for it in this report." in run.pending["draft"]
 
 
 def test_plan_failure_takes_the_tool_error_edge(settings):
@@ -208,9 +213,12 @@ def test_workers_obey_the_tool_policy(settings, tmp_path):
 def test_reject_with_feedback_redrafts_through_the_same_gate(settings):
     h = fanout(settings, facts=RecordingFacts(fail_when="limitations"))
     run = h.start(TOPIC, mode="fanout")
-    again = h.reject(run.run_id, feedback="Shorter, please.")
+    again = h.reject(run.run_id, feedback="Say more about refrigerants.")
     assert again.status == "waiting_approval"
-    assert "Shorter, please." in again.pending["draft"]
+    assert "Say more about refrigerants." in again.pending["draft"]
+    # The feedback changed the content, not only the notes.
+    body = again.pending["draft"].split("## Revision Notes")[0]
+    assert body != run.pending["draft"] and "refrigerant" in body.lower()
     assert EVIDENCE_GAPS in again.pending["draft"]  # the gap is still reported
     cancelled = h.reject(again.run_id)
     assert cancelled.status == "cancelled"
@@ -228,7 +236,7 @@ def test_an_unusable_model_answer_in_a_worker_reaches_the_review(settings):
                 report_issue("research", "answer is not JSON", "Sure! Here are facts: ...")
             return super().extract(topic, questions, documents)
 
-    run = fanout(settings, facts=GarbledFacts()).start("How do heat pumps work?", mode="fanout")
+    run = fanout(settings, facts=GarbledFacts()).start(TOPIC, mode="fanout")
     assert run.status == "failed"
     assert run.values["error"]["kind"] == "review_failed"
     assert "model_answer_problem" in events(run.trace)
