@@ -40,7 +40,10 @@ PER_RUN_LISTS = ("subquestions", "model_issues")
 
 
 def _given(value: object, previous: object) -> bool:
-    """Set in state and not what the previous run left there: this input gave it."""
+    """Set in state and not what the previous run left there: this input gave it. A path may
+    be bytes (app.state.path_for_state: a file name that is not UTF-8)."""
+    if isinstance(value, bytes):
+        return bool(value.strip()) and value != previous
     return isinstance(value, str) and bool(value.strip()) and value != previous
 
 

@@ -271,8 +271,11 @@ def _section(doc: tantivy.Document) -> Section:
 
 
 def index_dir(home: Path, root: Path) -> Path:
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    return Path(home).expanduser().resolve() / "index" / f"{root.name or 'root'}-{key}"
+    # os.fsencode: a folder whose name is not UTF-8 (surrogate-escaped here) gets an index too;
+    # the index's own folder name is kept to plain characters for the search engine.
+    key = hashlib.sha256(os.fsencode(root)).hexdigest()[:16]
+    name = re.sub(r"[^\w.-]", "_", os.fsencode(root.name).decode("utf-8", "replace")) or "root"
+    return Path(home).expanduser().resolve() / "index" / f"{name}-{key}"
 
 
 def open_corpus_index(folder: str | Path, home: Path) -> SectionIndex:
