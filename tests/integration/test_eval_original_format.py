@@ -65,7 +65,7 @@ def test_its_checks_fail_when_the_run_does_not_match(tmp_path, settings):
          "not part of the original fixture format"),
         ({"name": "x", "topic": "t", "source_file": "sources.json", "min_trace_events": "8"},
          "min_trace_events must be a non-negative integer"),
-        ({"name": "x", "topic": "t", "source_file": "missing.json"}, "sources file not found"),
+        ({"name": "x", "topic": "t", "source_file": "missing.json"}, "missing.json: not found"),
         ({"name": "x", "topic": "t", "source_file": "sources.json", "expected_status": "done"},
          "expect.status must be one of"),
     ],
