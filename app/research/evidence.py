@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.research.sections import Section
+from app.research.sections import FENCE, Section
 from app.research.terms import terms
 
 MIN_SENTENCE_CHARS = 30
@@ -31,7 +31,6 @@ CONTEXT_WEIGHT = 0.6
 # A person answering reads the few best pages, not a sentence from every page that matched.
 DOC_FLOOR = 0.5
 MAX_DOCS = 3
-_FENCE = re.compile(r"^\s*(```|~~~)")
 _TABLE = re.compile(r"^\s*\|.*\|\s*$|^\s*[-:|\s]{3,}$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _DEFINITION = re.compile(r"^\s*:\s+")
@@ -89,7 +88,7 @@ def _blocks(text: str) -> list[str]:
             current.clear()
 
     for line in text.splitlines():
-        if _FENCE.match(line):
+        if FENCE.match(line):
             flush()
             in_code = not in_code
             continue

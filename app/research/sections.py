@@ -10,7 +10,8 @@ from dataclasses import dataclass
 # one huge section (a site map, an index page) must not become one unit of evidence.
 MAX_SECTION_CHARS = 6000
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+# A Markdown code fence opening or closing line (also used by evidence.py to drop code).
+FENCE = re.compile(r"^\s*(```|~~~)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^)]*\))*(?:\s+\"[^\"]*\")?\)")
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
@@ -55,7 +56,7 @@ def document_title(markdown: str, fallback: str) -> str:
     """The first heading (a page's H1 is cleaner than its <title>), else the fallback."""
     in_code = False
     for line in markdown.splitlines():
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_code = not in_code
         elif not in_code and (match := _HEADING.match(line)):
             return clean_inline(match.group(2)).strip() or fallback
@@ -68,7 +69,7 @@ def split_sections(doc_id: str, doc_title: str, markdown: str) -> list[Section]:
     chunks: list[tuple[str, list[str]]] = [(doc_title, [])]
     in_code = False
     for raw in markdown.splitlines():
-        if _FENCE.match(raw):
+        if FENCE.match(raw):
             in_code = not in_code
         match = None if in_code else _HEADING.match(raw)
         if match:
