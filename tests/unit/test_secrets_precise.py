@@ -53,3 +53,14 @@ def test_url_credentials_are_masked_in_plain_and_basic_auth_form():
     assert "pa55word" in values and basic in values
     text = scrub(f"sent Authorization: Basic {basic} to http://alice:pa55word@llm.local", values)
     assert "pa55word" not in text and basic not in text
+
+
+def test_a_key_set_or_changed_between_two_runs_in_one_process_is_masked(monkeypatch):
+    # The environment's secrets are cached for speed; the cache must follow the environment.
+    monkeypatch.setenv("FIRST_API_KEY", "sk-first-0123456789")
+    assert scrub("used sk-first-0123456789") == f"used {MASK}"
+    monkeypatch.setenv("FIRST_API_KEY", "sk-second-987654321")
+    monkeypatch.setenv("DB_URL", "postgresql://app:hunter22@db/x")
+    assert scrub("sk-second-987654321 and hunter22") == f"{MASK} and {MASK}"
+    monkeypatch.delenv("FIRST_API_KEY")
+    assert scrub("sk-second-987654321") == "sk-second-987654321"  # no longer a secret here
