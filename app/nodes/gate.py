@@ -192,8 +192,10 @@ class ApprovalGate:
     def answer_type(self, gate: Gate) -> Any:
         """The interrupt's `response_schema`. LangGraph checks an answer with it before saving
         it, so what it refuses is not consumed, leaves no state, and the gate keeps its id."""
+        # `Any` inside: the validator alone decides, and pydantic need not build Decision's
+        # schema again for the TypeAdapter `interrupt` makes on every call.
         return Annotated[
-            Decision,
+            Any,
             PlainValidator(partial(self.accept, gate=gate)),
             WithJsonSchema(answer_schema()),
         ]
