@@ -230,6 +230,7 @@ class Harness:
             open_sources(sources, self.settings.corpus, self.settings.home)
         if output_path is not None:
             Policy.load(self.settings).check_write(output_path)
+        given_id = run_id is not None
         run_id = run_id or uuid.uuid4().hex
         payload: dict[str, Any] = {"topic": topic}
         if sources:
@@ -238,7 +239,10 @@ class Harness:
             payload["output_path"] = path_for_state(output_path)
         config = self._config(run_id)
         with store_faults():
-            if self.store.registry.get_run(run_id) or self.store.checkpointer.get_tuple(config):
+            # A fresh uuid4 cannot exist yet; only an id the caller chose is looked up.
+            if given_id and (
+                self.store.registry.get_run(run_id) or self.store.checkpointer.get_tuple(config)
+            ):
                 raise InputError(f"run {run_id} already exists")
             if sources and sources.get("kind") == "inline" and self.store.blobs is not None:
                 # Stored once, by content; every checkpoint then holds only the reference.

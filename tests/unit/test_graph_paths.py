@@ -250,6 +250,14 @@ def test_time_ordered_run_ids_get_distinct_report_paths(harness):
     assert a.report_path != b.report_path
 
 
+def test_starting_a_run_under_an_id_already_taken_is_refused_and_changes_nothing(harness):
+    first = harness.start(TOPIC, run_id="my-own-id")
+    with pytest.raises(InputError, match="run my-own-id already exists"):
+        harness.start("Another topic entirely", run_id="my-own-id")
+    again = harness.get("my-own-id")
+    assert again.topic == TOPIC and again.trace == first.trace and again.status == first.status
+
+
 def test_the_gate_shows_the_whole_draft_however_long(settings):
     from app.research.drafting import OfflineDrafter
 
