@@ -31,15 +31,15 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, interrupt
 
 from app.config import Settings
-from app.nodes.steps import HarnessSteps
+from app.nodes.gate import after_approval
+from app.nodes.steps import HarnessSteps, after_review, after_tool
 from app.research.roles import offline_roles
 from app.safety.policy import Policy
 from app.service.runs import DURABILITY, Harness
-from app.nodes.gate import after_approval
-from app.nodes.steps import after_review, after_tool
 from app.state import Decision, HarnessState
 from app.store.factory import Store, open_store
 from bench.common import TOPIC, Report, bench_settings, median, parser, quiet_env, temp_home, timed
+from graphs.common import APPROVAL_EDGES, REVIEW_EDGES
 
 TOOL_STEPS = ("plan", "search", "extract_facts", "draft_report", "review", "finalize_report")
 
@@ -102,7 +102,8 @@ def build_bare_graph(checkpointer: Any) -> CompiledStateGraph:
 
 
 def bare_batch(graph: CompiledStateGraph, n: int, sync: Any = None) -> None:
-    """`sync`: the store's durable sync, called where the harness calls it (each stop)."""
+    """Each run to the gate, approved, to its end. `sync`: the store's durable sync, called
+    where the harness calls it (each stop)."""
     for i in range(n):
         config = {"configurable": {"thread_id": uuid.uuid4().hex}}
         graph.invoke({"topic": f"{TOPIC} #{i}"}, config, durability=DURABILITY)
@@ -111,8 +112,9 @@ def bare_batch(graph: CompiledStateGraph, n: int, sync: Any = None) -> None:
         graph.invoke(Command(resume={"decision": "approve"}), config, durability=DURABILITY)
         if sync is not None:
             sync()
-        if graph.get_state(config).next:
-            raise RuntimeError("bare graph did not finish")
+        state = graph.get_state(config)
+        if state.next or state.values.get("status", "completed") != "completed":
+            raise RuntimeError(f"bare graph did not complete: {state.values.get('error')}")
 
 
 # -- (c) bare LangGraph, same shape, the same domain steps -----------------------------------
@@ -122,7 +124,8 @@ def build_same_work_graph(checkpointer: Any, steps: HarnessSteps) -> CompiledSta
     """The harness's nodes and edges with the domain steps called directly."""
 
     def gate(state: HarnessState) -> dict[str, Any]:
-        return steps.apply_decision(state, Decision.model_validate(interrupt(steps.approval_request(state))))
+        answer = interrupt(steps.approval_request(state))
+        return steps.apply_decision(state, Decision.model_validate(answer))
 
     builder = StateGraph(HarnessState)
     for name in TOOL_STEPS:
@@ -132,37 +135,14 @@ def build_same_work_graph(checkpointer: Any, steps: HarnessSteps) -> CompiledSta
         builder.add_node(name, getattr(steps, name))
         builder.add_edge(name, END)
     builder.add_edge(START, "plan")
-    for step, nxt in zip(TOOL_STEPS[:4], TOOL_STEPS[1:5]):
+    for step, nxt in zip(TOOL_STEPS[:4], TOOL_STEPS[1:5], strict=True):
         builder.add_conditional_edges(step, after_tool, {"tool_ok": nxt, "tool_error": "failed"})
-    builder.add_conditional_edges(
-        "review",
-        after_review,
-        {"review_passed": "approval", "review_failed": "failed", "tool_error": "failed"},
-    )
-    builder.add_conditional_edges(
-        "approval",
-        after_approval,
-        {"approved": "finalize_report", "rejected_with_feedback": "draft_report",
-         "rejected": "cancelled", "revisions_exhausted": "failed"},
-    )
+    builder.add_conditional_edges("review", after_review, REVIEW_EDGES)
+    builder.add_conditional_edges("approval", after_approval, APPROVAL_EDGES)
     builder.add_conditional_edges(
         "finalize_report", after_tool, {"tool_ok": "done", "tool_error": "failed"}
     )
     return builder.compile(checkpointer=checkpointer)
-
-
-def same_work_batch(graph: CompiledStateGraph, n: int, sync: Any = None) -> None:
-    """`sync`: as in `bare_batch`, the harness's durable stops (gate, end)."""
-    for i in range(n):
-        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
-        graph.invoke({"topic": f"{TOPIC} #{i}"}, config, durability=DURABILITY)
-        if sync is not None:
-            sync()
-        graph.invoke(Command(resume={"decision": "approve"}), config, durability=DURABILITY)
-        if sync is not None:
-            sync()
-        if graph.get_state(config).values.get("status") != "completed":
-            raise RuntimeError("same-work graph did not complete")
 
 
 # -- (b) the seed's way: a plain loop and a JSON state file -----------------------------------
@@ -255,15 +235,15 @@ def main(argv: list[str] | None = None) -> int:
             # Warm-up: imports, graph compilation, corpus cache, SQLite pages.
             harness_batch(h, 2)
             bare_batch(bare, 2)
-            same_work_batch(same_work, 2)
+            bare_batch(same_work, 2)
             loop_batch(loop_steps, 2, l_home / "state")
             loop_batch(domain_steps, 2, None)
             batches = {
                 "harness": lambda: harness_batch(h, n),
                 "bare": lambda: bare_batch(bare, n),
                 "bare_synced": lambda: bare_batch(bare, n, bs.sync),
-                "same_work": lambda: same_work_batch(same_work, n),
-                "same_work_synced": lambda: same_work_batch(same_work, n, ws.sync),
+                "same_work": lambda: bare_batch(same_work, n),
+                "same_work_synced": lambda: bare_batch(same_work, n, ws.sync),
                 "loop": lambda: loop_batch(loop_steps, n, l_home / "state"),
                 "domain": lambda: loop_batch(domain_steps, n, None),
             }

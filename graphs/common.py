@@ -35,6 +35,16 @@ def make_steps(
     )
 
 
+# The labelled edges out of review and the approval gate (label -> next node).
+REVIEW_EDGES = {"review_passed": "approval", "review_failed": "failed", "tool_error": "failed"}
+APPROVAL_EDGES = {
+    "approved": "finalize_report",
+    "rejected_with_feedback": "draft_report",
+    "rejected": "cancelled",
+    "revisions_exhausted": "failed",
+}
+
+
 def add_intake(builder: StateGraph) -> None:
     """START -> intake: every input starts a fresh run (topic from the newest human message)."""
     builder.add_node("intake", intake, metadata={"action_category": "read_only"})
@@ -102,19 +112,6 @@ def add_report_tail(builder: StateGraph, steps: HarnessSteps) -> None:
         builder.add_edge(name, END)
 
     then(builder, "draft_report", "review")
-    builder.add_conditional_edges(
-        "review",
-        after_review,
-        {"review_passed": "approval", "review_failed": "failed", "tool_error": "failed"},
-    )
-    builder.add_conditional_edges(
-        "approval",
-        after_approval,
-        {
-            "approved": "finalize_report",
-            "rejected_with_feedback": "draft_report",
-            "rejected": "cancelled",
-            "revisions_exhausted": "failed",
-        },
-    )
+    builder.add_conditional_edges("review", after_review, REVIEW_EDGES)
+    builder.add_conditional_edges("approval", after_approval, APPROVAL_EDGES)
     then(builder, "finalize_report", "done")
