@@ -10,6 +10,7 @@ notebooks and tests; it holds no graph logic of its own, only the graph and the 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from app.errors import (
 )
 from app.nodes.binding import Gate, draft_sha256, parse_gate_token, stale_reason
 from app.nodes.tracing import make_event
+from app.research.corpus import one_listing_per_run
 from app.safety.policy import Policy
 from app.safety.secrets import scrub
 from app.safety.terminal import sanitize
@@ -58,6 +60,18 @@ EventHandler = Callable[[dict[str, Any]], None]
 Durability = Literal["sync", "async", "exit"]
 DURABILITY: Durability = "sync"
 MODES = ("linear", "fanout")
+
+
+def _one_listing(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The method's run (its start, its steps up to the next stop) lists a corpus folder once:
+    a 50,000-file folder is walked once per run, not once per step (app/research/corpus.py)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with one_listing_per_run():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def build_sources(
@@ -176,6 +190,7 @@ class Harness:
     def _config(run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
 
+    @_one_listing
     def run_graph(
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
     ) -> None:
@@ -204,6 +219,7 @@ class Harness:
 
     # -- runs -------------------------------------------------------------------------------
 
+    @_one_listing
     def start(
         self,
         topic: str,
