@@ -41,6 +41,7 @@ from app.research.corpus import (
     doc_ids,
     resolve_folder,
     skipped_line,
+    trusts_built_index,
 )
 from app.research.sections import Section, document_title, split_sections
 from app.research.terms import INDEX_TOKENIZER, STOPWORDS, acronyms_in, terms
@@ -52,7 +53,10 @@ PAGE_POOL = 30
 TOP_PAGES = 3
 CONTEXT_BOOST = 0.3  # a sub-question's topic words, next to its own
 SECTION_POOL = 80
-WRITER_HEAP_BYTES = 64_000_000
+WRITER_HEAP_BYTES = 128_000_000
+# Indexing threads (tantivy's own, outside the GIL): at 50,000 files indexing is most of a
+# cold build's work, and the conversion workers wait on it with one thread.
+WRITER_THREADS = max(1, min(4, os.cpu_count() or 1))
 POOL_THRESHOLD = 48  # files to convert before a process pool is worth its start-up
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _JOINED = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+")
@@ -72,8 +76,12 @@ def _schema() -> tantivy.Schema:
     # Section queries never search these fields; they rank pages (BM25 with page-level idf), so
     # the page whose subject the question names ("pathlib", "json") lifts its sections above
     # pages whose sections merely share common words (read, write, file).
-    builder.add_text_field("outline", stored=False, tokenizer_name=INDEX_TOKENIZER)
-    builder.add_text_field("page", stored=False, tokenizer_name=INDEX_TOKENIZER)
+    # Word frequencies without positions: pages are ranked by single words, never by phrases,
+    # and positions for every document's whole text were a seventh of a 50,000-file build.
+    for name in ("outline", "page"):
+        builder.add_text_field(
+            name, stored=False, tokenizer_name=INDEX_TOKENIZER, index_option="freq"
+        )
     return builder.build()
 
 
@@ -280,6 +288,11 @@ def index_dir(home: Path, root: Path) -> Path:
 
 def open_corpus_index(folder: str | Path, home: Path) -> SectionIndex:
     root = resolve_folder(folder)
+    if trusts_built_index():
+        with _lock:
+            built = _open_as_built(index_dir(home, root), root)
+        if built is not None:
+            return built
     listing = current_listing(root)
     if not listing.files:
         raise InputError(
@@ -352,6 +365,16 @@ def _open_current(where: Path, listing: CorpusListing) -> SectionIndex:
     return index
 
 
+def _open_as_built(where: Path, root: Path) -> SectionIndex | None:
+    """The index as its last update left it, without listing the folder; None if there is
+    none (or it has no sections): then the folder is listed and checked as usual."""
+    head = _read_json(where / HEAD)
+    if head is None or head.get("root") != str(root):
+        return None
+    index = _opened(str(where), head["fingerprint"])
+    return index if index.num_sections else None
+
+
 def _current(head: Path, fingerprint: str) -> bool:
     found = _read_json(head)
     return found is not None and found["fingerprint"] == fingerprint
@@ -375,7 +398,7 @@ def _update(
         shutil.rmtree(where / "tantivy")  # written by other code: start over
     (where / "tantivy").mkdir(exist_ok=True)
     index = tantivy.Index(_schema(), path=str(where / "tantivy"), reuse=manifest is not None)
-    writer = index.writer(WRITER_HEAP_BYTES, 1)
+    writer = index.writer(WRITER_HEAP_BYTES, WRITER_THREADS)
     files = {rel: entry for rel, entry in known.items() if rel not in stale}
     for rel in stale:
         writer.delete_documents_by_term("file", rel)
@@ -411,7 +434,7 @@ def _read_all(root: Path, todo: list[tuple[str, str]]) -> Iterable[ReadFile]:
     # spawn, not fork: this may run inside a threaded server process.
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
     results = pool.map(
-        read_file, [str(root)] * len(todo), [r for r, _ in todo], [d for _, d in todo], chunksize=8
+        read_file, [str(root)] * len(todo), [r for r, _ in todo], [d for _, d in todo], chunksize=32
     )
 
     def drain() -> Iterable[ReadFile]:
