@@ -3,9 +3,12 @@ queries), persisted under HARNESS_HOME/index/<corpus>/ and shared by every run, 
 process that reads the same corpus.
 
 - Built once per corpus content: the manifest records each file's size and mtime, so a later
-  open that finds the same fingerprint just opens the index (about 1 ms); when files were added,
-  changed or removed only those are converted and re-indexed (deleted by their `file` term and
-  added again), so a large corpus is never rebuilt for one edit.
+  open that finds the same fingerprint (in the small head.json) just opens the index (about
+  1 ms); when files were added, changed or removed only those are converted and re-indexed
+  (deleted by their `file` term and added again), so a large corpus is never rebuilt for one
+  edit.
+- The folder is listed once per run (app/research/corpus.py `one_listing_per_run`), not once
+  per step or fan-out worker; a resumed run opens the index as built without listing it.
 - Updates take an exclusive file lock, so concurrent runs and fan-out workers build once and
   the others wait and open the result.
 - Conversion of many files runs in a small process pool; markitdown is imported only there.
