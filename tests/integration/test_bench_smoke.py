@@ -166,3 +166,19 @@ def test_quality_scores_reports_on_the_python_documentation(tmp_path):
     assert f["after_seconds_per_question"] > 0
     assert re.search(r"^target after_coverage: .*(met|NOT met)$", out, re.M)
     assert "q01-lru-cache:" in out and "q13-sqlite-transactions:" in out
+
+
+def test_corpus_scale_measures_cold_warm_decisions_and_fanout_against_a_small_corpus(tmp_path):
+    out, r = run_bench("bench_corpus_scale", tmp_path, timeout=300)
+    f = r["figures"]
+    for prefix in ("", "baseline_"):
+        for key in ("cold_run_s", "warm_run_s", "approve_s", "reject_redraft_s", "resume_s",
+                    "fanout_run_s"):
+            assert f[prefix + key] > 0
+        assert f[prefix + "warm_run_rss_mb"] > 0
+        assert f[prefix + "index_updates_after_cold_run"] == 0  # warm runs opened, not rebuilt
+    assert r["ratios"]["warm_run_vs_baseline"] == pytest.approx(
+        f["warm_run_s"] / f["baseline_warm_run_s"], rel=0.02
+    )
+    for target in ("warm_run_wall_ms", "warm_run_rss_mb", "resume_own_ms", "cold_run_s"):
+        assert re.search(rf"^target {target}: .*(met|NOT met)$", out, re.M)
