@@ -24,6 +24,7 @@ from app.nodes.gate import ClaimStore
 from app.nodes.steps import after_tool
 from app.research.roles import Roles
 from app.safety.policy import Policy
+from app.nodes.channels import graph_state
 from app.state import HarnessInput, HarnessState, WorkerInput
 from graphs.common import add_intake, add_report_tail, add_tool_node, make_steps, retry_policy
 
@@ -40,7 +41,7 @@ def build_graph(
     claims: ClaimStore | None = None,
 ) -> CompiledStateGraph:
     steps = TeamSteps.from_steps(make_steps(settings, roles, blobs, policy, claims))
-    builder = StateGraph(HarnessState, input_schema=HarnessInput)
+    builder = StateGraph(graph_state(), input_schema=HarnessInput)
     add_intake(builder)
     add_tool_node(
         builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("fanout")
