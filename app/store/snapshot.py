@@ -29,6 +29,7 @@ from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_KW_ARGS, JsonPlu
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 from app.state import HarnessState, WritesOnly
+from app.store.serde import CompressedSerializer
 
 # LangGraph's channel names (langgraph/_internal/_constants.py, graph/state.py); copied rather
 # than imported, because importing them loads the graph machinery this module exists to avoid.
@@ -75,7 +76,7 @@ def _reader(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
     another serializer than LangGraph's default are read as they are."""
     serde = saver.serde
     stock = getattr(serde, "_unpack_ext_hook", None)
-    if type(serde) is not JsonPlusSerializer or stock is None:
+    if type(serde) not in (JsonPlusSerializer, CompressedSerializer) or stock is None:
         return saver
     reader = copy.copy(saver)
     light = copy.copy(serde)  # every setting as configured, one hook replaced
