@@ -16,10 +16,10 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from app.config import Settings
+from app.nodes.channels import graph_state
 from app.nodes.gate import ClaimStore
 from app.research.roles import Roles
 from app.safety.policy import Policy
-from app.nodes.channels import graph_state
 from app.state import HarnessInput
 from graphs.common import add_intake, add_report_tail, add_tool_node, make_steps, then
 

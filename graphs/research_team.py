@@ -19,12 +19,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from app.config import Settings
+from app.nodes.channels import graph_state
 from app.nodes.fanout import TeamSteps, after_join, dispatch_payloads, worker_step
 from app.nodes.gate import ClaimStore
 from app.nodes.steps import after_tool
 from app.research.roles import Roles
 from app.safety.policy import Policy
-from app.nodes.channels import graph_state
 from app.state import HarnessInput, HarnessState, WorkerInput
 from graphs.common import add_intake, add_report_tail, add_tool_node, make_steps, retry_policy
 
