@@ -102,9 +102,8 @@ def _base_type(hint: Any) -> Any:
 def _reducer_defaults() -> dict[str, type]:
     """State keys with a reducer (`Annotated[list[...], operator.add]`, or `WritesOnly` with
     one): LangGraph shows them as an empty value of their type before anything was written."""
-    hints = typing.get_type_hints(HarnessState, include_extras=True)
     defaults = {}
-    for key, hint in hints.items():
+    for key, hint in _hints().items():
         if typing.get_origin(hint) is typing.Annotated:
             base = _base_type(hint)
             marker = _writes_only(hint)
@@ -121,12 +120,16 @@ def _writes_only(hint: Any) -> WritesOnly | None:
 
 
 @cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(HarnessState, include_extras=True)
+
+
+@cache
 def _writes_only_keys() -> dict[str, WritesOnly]:
     """Keys checkpointed as their writes only (LangGraph DeltaChannels, app/nodes/channels.py)."""
-    hints = typing.get_type_hints(HarnessState, include_extras=True)
     return {
         key: marker
-        for key, hint in hints.items()
+        for key, hint in _hints().items()
         if typing.get_origin(hint) is typing.Annotated and (marker := _writes_only(hint))
     }
 
@@ -151,8 +154,9 @@ def _rebuilt(saver: BaseCheckpointSaver, config: dict[str, Any]) -> dict[str, An
             continue  # never written: absent, as LangGraph shows it
         for i in range(len(updates) - 1, -1, -1):  # the last Overwrite is the new base
             replaced, value = _overwrite(updates[i])
-            if replaced:
-                seed, updates = ([] if value is None else value), updates[i + 1 :]
+            if replaced:  # Overwrite(None) empties the value, as DeltaChannel does
+                empty = _reducer_defaults().get(key) or _base_type(_hints()[key])
+                seed, updates = (empty() if value is None else value), updates[i + 1 :]
                 break
         values[key] = marker.fold(seed, updates) if updates else seed
     return values
