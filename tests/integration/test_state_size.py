@@ -21,6 +21,7 @@ from typing import Annotated
 
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
 from typing_extensions import TypedDict
 
 import graphs.harness
@@ -194,3 +195,26 @@ def test_runs_stored_before_the_change_read_and_finish_on_postgres(
         home=tmp_path / "h", database_url=postgres_url, retry_initial_interval=0
     )
     _older_runs_read_and_finish(settings, monkeypatch)
+
+
+def test_the_lazy_delta_walk_reads_what_langgraphs_own_walk_reads(settings, monkeypatch):
+    # app/store/delta_walk.py decodes ancestors lazily; at every checkpoint of runs in both
+    # formats (and a new run on a thread, which overwrites its trace) it must give the same
+    # history as the stock SqliteSaver.
+    _runs_stored_the_old_way(settings, monkeypatch)
+    with Harness.open(settings) as h:
+        run = h.reject(h.start(TOPIC).run_id, feedback="More on noise")
+        h.approve(run.run_id)
+        saver = h.store.checkpointer
+        stock = SqliteSaver(saver.conn, serde=saver.serde)
+        stock.is_setup = True
+        channels = ["trace", "draft", "matches", "facts", "dropped_facts", "messages"]
+        compared = 0
+        for record in h.store.registry.list_runs():
+            thread = {"configurable": {"thread_id": record.run_id}}
+            for config in [saved.config for saved in saver.list(thread)]:
+                mine = saver.get_delta_channel_history(config=config, channels=channels)
+                theirs = stock.get_delta_channel_history(config=config, channels=channels)
+                assert mine == theirs, config
+                compared += 1
+    assert compared > 20  # three runs, every checkpoint
