@@ -52,15 +52,12 @@ class _WalkSerde:
         type_, payload = data
         if type_.removesuffix(SUFFIX) != "msgpack":
             return self.serde.loads_typed(data)
-        raw = ormsgpack.unpackb(
-            zlib.decompress(payload) if type_.endswith(SUFFIX) else payload,
-            ext_hook=_keep,
-            option=_OPTION,
-        )
+        packed = zlib.decompress(payload) if type_.endswith(SUFFIX) else payload
+        raw = ormsgpack.unpackb(packed, ext_hook=_keep, option=_OPTION)
         if isinstance(raw, dict) and "channel_values" in raw and "channel_versions" in raw:
             raw["channel_values"] = _LazyValues(raw["channel_values"] or {}, self._exact)
             return raw
-        return self.serde.loads_typed(data)  # a write: decoded as the saver would
+        return self.serde.loads_typed(("msgpack", packed))  # a write: decoded as usual
 
     def _exact(self, value: Any) -> Any:
         return self.serde.loads_typed(("msgpack", ormsgpack.packb(value, option=_OPTION)))
