@@ -30,6 +30,38 @@ def add_messages(left: Any, right: Any) -> Any:
     return reducer(left, right)
 
 
+def append_all(left: list[Any], right: list[Any]) -> list[Any]:
+    return [*left, *right]
+
+
+class WritesOnly:
+    """`Annotated` metadata: this key is checkpointed as its writes only, not as a whole value
+    in every checkpoint. A run's trace grows by every step and a draft is rewritten by every
+    revision; stored in each checkpoint they made a run with 8 revisions 7x one without
+    (docs/benchmarks.md, "State size"). The graphs turn the marker into LangGraph's
+    `DeltaChannel` (app/nodes/channels.py), which rebuilds the value from the writes saved
+    since the last snapshot; the state's readers see the same values as before.
+
+    `reducer(value, update)` combines the updates (None: the last write is the value, as for
+    a plain key). Not callable on purpose: node functions annotated `state: HarnessState` make
+    LangGraph read this schema too, and a key it sees as plain does not conflict with the
+    graph's channel. Kept free of LangGraph imports: `harness list` and `show` read this
+    module."""
+
+    __slots__ = ("reducer",)
+
+    def __init__(self, reducer: Any = None):
+        self.reducer = reducer
+
+    def fold(self, value: Any, updates: list[Any]) -> Any:
+        """The value after `updates`, oldest first (the DeltaChannel's batch reducer)."""
+        if self.reducer is None:
+            return updates[-1] if updates else value
+        for update in updates:
+            value = self.reducer(value, update)
+        return value
+
+
 def json_default(value: Any) -> Any:
     """`json.dumps(state, default=json_default)`: messages (the only objects in the state)
     become their dicts."""
@@ -194,11 +226,11 @@ class HarnessInput(TypedDict, total=False):
 class HarnessState(HarnessInput, total=False):
     current_run: CurrentRun
     plan: list[str]
-    matches: list[Match]
-    facts: list[Fact]
-    dropped_facts: list[DroppedFact]
+    matches: Annotated[list[Match], WritesOnly()]
+    facts: Annotated[list[Fact], WritesOnly()]
+    dropped_facts: Annotated[list[DroppedFact], WritesOnly()]
     corpus_note: str  # what the corpus read and skipped, one line
-    draft: str
+    draft: Annotated[str, WritesOnly()]
     review: ReviewResult
     approval: Approval
     revisions: int
@@ -210,8 +242,8 @@ class HarnessState(HarnessInput, total=False):
     subquestions: Annotated[list[SubQuestion], operator.add]
     # Model answers the roles could not use; the review step turns them into findings.
     model_issues: Annotated[list[ModelIssue], operator.add]
-    # Append-only: every node adds its events; checkpointed with the run.
-    trace: Annotated[list[dict[str, Any]], operator.add]
+    # Append-only: every node adds its events; checkpointed with the run (as its writes).
+    trace: Annotated[list[dict[str, Any]], WritesOnly(append_all)]
 
 
 DecisionKind = Literal["approve", "edit", "reject"]

@@ -29,6 +29,7 @@ BENCHMARKS = (
     "bench_cli_startup",
     "bench_state_size",
     "bench_quality",
+    "bench_corpus_scale",
 )
 
 

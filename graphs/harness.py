@@ -16,10 +16,11 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from app.config import Settings
+from app.nodes.channels import graph_state
 from app.nodes.gate import ClaimStore
 from app.research.roles import Roles
 from app.safety.policy import Policy
-from app.state import HarnessInput, HarnessState
+from app.state import HarnessInput
 from graphs.common import add_intake, add_report_tail, add_tool_node, make_steps, then
 
 
@@ -33,7 +34,7 @@ def build_graph(
     claims: ClaimStore | None = None,
 ) -> CompiledStateGraph:
     steps = make_steps(settings, roles, blobs, policy, claims)
-    builder = StateGraph(HarnessState, input_schema=HarnessInput)
+    builder = StateGraph(graph_state(), input_schema=HarnessInput)
     add_intake(builder)
     add_tool_node(
         builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("linear")

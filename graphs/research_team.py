@@ -19,6 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
 from app.config import Settings
+from app.nodes.channels import graph_state
 from app.nodes.fanout import TeamSteps, after_join, dispatch_payloads, worker_step
 from app.nodes.gate import ClaimStore
 from app.nodes.steps import after_tool
@@ -40,7 +41,7 @@ def build_graph(
     claims: ClaimStore | None = None,
 ) -> CompiledStateGraph:
     steps = TeamSteps.from_steps(make_steps(settings, roles, blobs, policy, claims))
-    builder = StateGraph(HarnessState, input_schema=HarnessInput)
+    builder = StateGraph(graph_state(), input_schema=HarnessInput)
     add_intake(builder)
     add_tool_node(
         builder, "plan", steps.plan, steps, "model_generation", opening=steps.opening("fanout")

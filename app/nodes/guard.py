@@ -26,6 +26,7 @@ from langgraph.runtime import Runtime
 from app.errors import HarnessError, PolicyViolation, WriteDeferred
 from app.models.usage import collect_usage, usage_events
 from app.nodes.tracing import emit
+from app.research.corpus import one_listing_per_run
 from app.safety.policy import Policy
 from app.safety.secrets import scrub, scrub_message
 
@@ -124,7 +125,9 @@ def tool_step(
             earlier = opening(state, runtime)
         started = time.perf_counter()
         events = [*earlier, emit("tool_start", step, attempt=attempt)]
-        with collect_usage() as calls:
+        # A step lists a corpus folder once however often it opens the index (a run started
+        # through app/service/runs.py lists it once for all its steps).
+        with collect_usage() as calls, one_listing_per_run():
             try:
                 policy.check_tool(step)
                 block_for_crash_test(step)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +17,13 @@ from app.errors import InputError
 from app.research.convert import SUPPORTED_SUFFIXES
 
 # Bumped when conversion or sectioning changes, so indexes built by older code are rebuilt.
-FORMAT_VERSION = "sections-7"
+FORMAT_VERSION = "sections-8"
 NAMED_PER_REASON = 3
+# The current `one_listing_per_run()` scope. Shared by the threads LangGraph runs nodes in (they
+# get a copy of the context, and so the same object), so fan-out workers reuse their run's
+# listing too.
+_scope: ContextVar[_Scope | None] = ContextVar("corpus_scope", default=None)
+_listing_lock = threading.Lock()  # workers that start together wait for one listing
 
 
 @dataclass(frozen=True)
@@ -53,41 +62,106 @@ def resolve_folder(folder: str | Path) -> Path:
     return path.resolve()
 
 
+@dataclass
+class _Scope:
+    trust_built_index: bool
+    listings: dict[str, CorpusListing] = field(default_factory=dict)
+
+
+@contextmanager
+def one_listing_per_run(trust_built_index: bool = False) -> Iterator[None]:
+    """Inside this scope a corpus folder is listed once: later listings of the same folder (by
+    the run's other steps, its fan-out workers) reuse the first. A run, a redraft and a single
+    step are such scopes, so a run sees one version of its corpus throughout and never walks
+    a 50,000-file folder again for each step. Nested scopes share the outermost one.
+
+    trust_built_index: the folder is not listed at all while its index is built (a resumed
+    run continues on the index its start checked; a new run or a redraft lists the folder and
+    so sees files changed since)."""
+    if _scope.get() is not None:
+        yield
+        return
+    token = _scope.set(_Scope(trust_built_index))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def trusts_built_index() -> bool:
+    scope = _scope.get()
+    return scope is not None and scope.trust_built_index
+
+
+def current_listing(root: Path) -> CorpusListing:
+    """The folder's listing: the one made earlier in this scope, else a fresh one."""
+    scope = _scope.get()
+    if scope is None:
+        return list_corpus(root)
+    with _listing_lock:
+        if str(root) not in scope.listings:
+            scope.listings[str(root)] = list_corpus(root)
+        return scope.listings[str(root)]
+
+
 def list_corpus(root: Path) -> CorpusListing:
-    """Every file under root, sorted, split into readable candidates and skipped ones."""
+    """Every file under root, sorted, split into readable candidates and skipped ones.
+
+    One scandir pass: a directory entry knows whether it is a folder or a link without a system
+    call, and paths are joined as strings (at 50,000 files os.walk + relpath took 0.5 s)."""
     listing = CorpusListing(root, [])
-    for folder, dirs, names in os.walk(root):  # symlinked folders are not entered (no loops)
-        kept = []
-        for name in sorted(dirs):
-            rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
-            if name.startswith("."):
-                listing.skipped.append((f"{rel}/", "hidden folder"))
-            elif os.path.islink(os.path.join(folder, name)):
-                listing.skipped.append((f"{rel}/", "symlinked folder (not followed)"))
-            else:
-                kept.append(name)
-        dirs[:] = kept
-        for name in sorted(names):
-            full = os.path.join(folder, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            if name.startswith("."):
-                listing.skipped.append((rel, "hidden file"))
-                continue
-            suffix = os.path.splitext(name)[1].lower()
-            if suffix not in SUPPORTED_SUFFIXES:
-                listing.skipped.append((rel, f"unsupported type {suffix or '(none)'}"))
-                continue
-            try:
-                info = os.stat(full)
-            except OSError as exc:
-                listing.skipped.append((rel, f"unreadable ({exc.strerror})"))
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                listing.skipped.append((rel, "not a regular file"))
-                continue
-            listing.files.append(CorpusFile(rel, info.st_size, info.st_mtime_ns))
-    listing.files.sort(key=lambda f: f.rel.split("/"))
+    _scan(str(root), "", listing)
+    # By path components ("a/b.md" before "a.md"): the same order as comparing split paths,
+    # since NUL sorts before every character a name can have, at a quarter of the cost.
+    listing.files.sort(key=lambda f: f.rel.replace("/", "\0"))
     return listing
+
+
+def _scan(folder: str, prefix: str, listing: CorpusListing) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        if not prefix:
+            raise InputError(f"cannot read corpus folder {folder}: {exc.strerror}") from None
+        listing.skipped.append((prefix, f"unreadable ({exc.strerror})"))
+        return
+    kept, skipped_folders, skipped_files = [], [], []
+    for entry in entries:
+        name = entry.name
+        rel = prefix + name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if name.startswith("."):
+                skipped_folders.append((f"{rel}/", "hidden folder"))
+            elif entry.is_symlink():  # not followed: no loops
+                skipped_folders.append((f"{rel}/", "symlinked folder (not followed)"))
+            else:
+                kept.append(entry)
+            continue
+        if name.startswith("."):
+            skipped_files.append((rel, "hidden file"))
+            continue
+        stem, dot, ext = name.rpartition(".")
+        suffix = (dot + ext).lower() if stem else ""
+        if suffix not in SUPPORTED_SUFFIXES:
+            skipped_files.append((rel, f"unsupported type {suffix or '(none)'}"))
+            continue
+        try:
+            info = entry.stat()
+        except OSError as exc:
+            skipped_files.append((rel, f"unreadable ({exc.strerror})"))
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            skipped_files.append((rel, "not a regular file"))
+            continue
+        listing.files.append(CorpusFile(rel, info.st_size, info.st_mtime_ns))
+    # Folders first, then files, as os.walk lists them: the order the skipped line names them.
+    listing.skipped += skipped_folders + skipped_files
+    for entry in kept:
+        _scan(entry.path, f"{prefix}{entry.name}/", listing)
 
 
 def skipped_line(skipped: list[tuple[str, str]], total: int) -> str:

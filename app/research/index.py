@@ -3,9 +3,12 @@ queries), persisted under HARNESS_HOME/index/<corpus>/ and shared by every run, 
 process that reads the same corpus.
 
 - Built once per corpus content: the manifest records each file's size and mtime, so a later
-  open that finds the same fingerprint just opens the index (about 1 ms); when files were added,
-  changed or removed only those are converted and re-indexed (deleted by their `file` term and
-  added again), so a large corpus is never rebuilt for one edit.
+  open that finds the same fingerprint (in the small head.json) just opens the index (about
+  1 ms); when files were added, changed or removed only those are converted and re-indexed
+  (deleted by their `file` term and added again), so a large corpus is never rebuilt for one
+  edit.
+- The folder is listed once per run (app/research/corpus.py `one_listing_per_run`), not once
+  per step or fan-out worker; a resumed run opens the index as built without listing it.
 - Updates take an exclusive file lock, so concurrent runs and fan-out workers build once and
   the others wait and open the result.
 - Conversion of many files runs in a small process pool; markitdown is imported only there.
@@ -37,10 +40,11 @@ from app.research.convert import Unreadable, convert_file
 from app.research.corpus import (
     FORMAT_VERSION,
     CorpusListing,
+    current_listing,
     doc_ids,
-    list_corpus,
     resolve_folder,
     skipped_line,
+    trusts_built_index,
 )
 from app.research.sections import Section, document_title, split_sections
 from app.research.terms import INDEX_TOKENIZER, STOPWORDS, acronyms_in, terms
@@ -52,7 +56,10 @@ PAGE_POOL = 30
 TOP_PAGES = 3
 CONTEXT_BOOST = 0.3  # a sub-question's topic words, next to its own
 SECTION_POOL = 80
-WRITER_HEAP_BYTES = 64_000_000
+WRITER_HEAP_BYTES = 128_000_000
+# Indexing threads (tantivy's own, outside the GIL): at 50,000 files indexing is most of a
+# cold build's work, and the conversion workers wait on it with one thread.
+WRITER_THREADS = max(1, min(4, os.cpu_count() or 1))
 POOL_THRESHOLD = 48  # files to convert before a process pool is worth its start-up
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _JOINED = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+")
@@ -72,8 +79,12 @@ def _schema() -> tantivy.Schema:
     # Section queries never search these fields; they rank pages (BM25 with page-level idf), so
     # the page whose subject the question names ("pathlib", "json") lifts its sections above
     # pages whose sections merely share common words (read, write, file).
-    builder.add_text_field("outline", stored=False, tokenizer_name=INDEX_TOKENIZER)
-    builder.add_text_field("page", stored=False, tokenizer_name=INDEX_TOKENIZER)
+    # Word frequencies without positions: pages are ranked by single words, never by phrases,
+    # and positions for every document's whole text were a seventh of a 50,000-file build.
+    for name in ("outline", "page"):
+        builder.add_text_field(
+            name, stored=False, tokenizer_name=INDEX_TOKENIZER, index_option="freq"
+        )
     return builder.build()
 
 
@@ -280,7 +291,12 @@ def index_dir(home: Path, root: Path) -> Path:
 
 def open_corpus_index(folder: str | Path, home: Path) -> SectionIndex:
     root = resolve_folder(folder)
-    listing = list_corpus(root)
+    if trusts_built_index():
+        with _lock:
+            built = _open_as_built(index_dir(home, root), root)
+        if built is not None:
+            return built
+    listing = current_listing(root)
     if not listing.files:
         raise InputError(
             f"corpus folder has no .md, .txt, .html, .pdf or .docx files: {root} "
@@ -291,41 +307,85 @@ def open_corpus_index(folder: str | Path, home: Path) -> SectionIndex:
         return _open_current(where, listing)
 
 
+# head.json: what a warm open reads (the fingerprint, the note, the acronyms), a few KB;
+# manifest.json: every file's signature, read only to bring the index up to date (megabytes at
+# 50,000 files: parsing it on every open cost 0.2 s).
+HEAD = "head.json"
+MANIFEST = "manifest.json"
+
+
 @lru_cache(maxsize=8)
 def _opened(path: str, fingerprint: str) -> SectionIndex:
-    manifest = json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8"))
+    head = _read_json(Path(path) / HEAD) or {}
     index = tantivy.Index.open(str(Path(path) / "tantivy"))
+    return SectionIndex(index, head.get("acronyms") or {}, head.get("note") or "")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == FORMAT_VERSION else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _head(manifest: dict[str, Any]) -> dict[str, Any]:
     acronyms: dict[str, str] = {}
     for entry in manifest["files"].values():
         acronyms.update(entry.get("acronyms") or {})
-    return SectionIndex(index, acronyms, manifest["note"])
+    keys = ("format", "root", "fingerprint", "note")
+    return {**{k: manifest[k] for k in keys}, "acronyms": acronyms}
 
 
-def _read_manifest(where: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((where / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if manifest.get("format") == FORMAT_VERSION else None
+# index folder -> the fingerprint this process last found it up to date with: a later open of
+# the same corpus version reads nothing from disk.
+_up_to_date: dict[str, str] = {}
 
 
 def _open_current(where: Path, listing: CorpusListing) -> SectionIndex:
     fingerprint = listing.fingerprint
-    manifest = _read_manifest(where)
-    if manifest is None or manifest["fingerprint"] != fingerprint:
+    if _up_to_date.get(str(where)) != fingerprint and not _current(where / HEAD, fingerprint):
         where.mkdir(parents=True, exist_ok=True)
         with open(where / "lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be updating: wait for it
-            manifest = _read_manifest(where)
-            if manifest is None or manifest["fingerprint"] != fingerprint:
-                _update(where, listing, manifest)
+            if not _current(where / HEAD, fingerprint):
+                manifest = _read_json(where / MANIFEST)
+                if manifest is None or manifest["fingerprint"] != fingerprint:
+                    manifest = _update(where, listing, manifest)
+                # Written last: a process killed before this line leaves the old head, and
+                # the next open finishes the job from the manifest.
+                _write_json(where / HEAD, _head(manifest))
     index = _opened(str(where), fingerprint)
     if not index.num_sections:
         raise InputError(f"corpus folder has no readable text: {listing.root} ({index.note})")
+    _up_to_date[str(where)] = fingerprint
     return index
 
 
-def _update(where: Path, listing: CorpusListing, manifest: dict[str, Any] | None) -> None:
+def _open_as_built(where: Path, root: Path) -> SectionIndex | None:
+    """The index as its last update left it, without listing the folder; None if there is
+    none (or it has no sections): then the folder is listed and checked as usual."""
+    head = _read_json(where / HEAD)
+    if head is None or head.get("root") != str(root):
+        return None
+    index = _opened(str(where), head["fingerprint"])
+    return index if index.num_sections else None
+
+
+def _current(head: Path, fingerprint: str) -> bool:
+    found = _read_json(head)
+    return found is not None and found["fingerprint"] == fingerprint
+
+
+def _update(
+    where: Path, listing: CorpusListing, manifest: dict[str, Any] | None
+) -> dict[str, Any]:
     ids = doc_ids(listing.files)
     known: dict[str, Any] = (manifest or {}).get("files", {})
     current = {f.rel: f for f in listing.files}
@@ -341,7 +401,7 @@ def _update(where: Path, listing: CorpusListing, manifest: dict[str, Any] | None
         shutil.rmtree(where / "tantivy")  # written by other code: start over
     (where / "tantivy").mkdir(exist_ok=True)
     index = tantivy.Index(_schema(), path=str(where / "tantivy"), reuse=manifest is not None)
-    writer = index.writer(WRITER_HEAP_BYTES, 1)
+    writer = index.writer(WRITER_HEAP_BYTES, WRITER_THREADS)
     files = {rel: entry for rel, entry in known.items() if rel not in stale}
     for rel in stale:
         writer.delete_documents_by_term("file", rel)
@@ -366,9 +426,8 @@ def _update(where: Path, listing: CorpusListing, manifest: dict[str, Any] | None
         "files": files,
         "note": skipped_line(sorted(skipped), total),
     }
-    tmp = where / "manifest.json.tmp"
-    tmp.write_text(json.dumps(new_manifest), encoding="utf-8")
-    os.replace(tmp, where / "manifest.json")
+    _write_json(where / MANIFEST, new_manifest)
+    return new_manifest
 
 
 def _read_all(root: Path, todo: list[tuple[str, str]]) -> Iterable[ReadFile]:
@@ -378,7 +437,7 @@ def _read_all(root: Path, todo: list[tuple[str, str]]) -> Iterable[ReadFile]:
     # spawn, not fork: this may run inside a threaded server process.
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
     results = pool.map(
-        read_file, [str(root)] * len(todo), [r for r, _ in todo], [d for _, d in todo], chunksize=8
+        read_file, [str(root)] * len(todo), [r for r, _ in todo], [d for _, d in todo], chunksize=32
     )
 
     def drain() -> Iterable[ReadFile]:

@@ -19,6 +19,8 @@ _EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*\\])\*(?![\w*])")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
+# A character every pattern above needs: a line without one has nothing to clean (most prose).
+_MARKUP = re.compile(r"[\[<*_\\]")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ def slugify(text: str) -> str:
 
 def clean_inline(line: str) -> str:
     """Markdown links and images reduced to their text, bold markers and escapes removed."""
+    if not _MARKUP.search(line):
+        return line
     line = _IMAGE.sub("", line)
     line = _LINK.sub(r"\1", line)
     line = _AUTOLINK.sub(r"\1", line)

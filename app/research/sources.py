@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.config import read_user_file
 from app.errors import InputError
-from app.research.corpus import list_corpus, resolve_folder, skipped_line
+from app.research.corpus import current_listing, resolve_folder, skipped_line
 from app.research.evidence import Candidate, EvidenceSet
 from app.research.index import SectionIndex, inline_index, open_corpus_index
 from app.state import SourcesSpec, path_from_state
@@ -69,7 +69,7 @@ def open_sources(spec: SourcesSpec | None, default_corpus: Path, home: Path) -> 
 def check_folder(folder: str | Path) -> Path:
     """Refuse a corpus folder with nothing the harness can read, before a run starts."""
     root = resolve_folder(folder)
-    listing = list_corpus(root)
+    listing = current_listing(root)
     if not listing.files:
         total = len(listing.skipped)
         raise InputError(

@@ -24,6 +24,11 @@ _ACRONYM_REVERSE = re.compile(
     r"\b([A-Z][A-Z0-9]{1,6})\s*\(\s*((?:[A-Za-z]+[\s-]+){1,5}[A-Za-z]+)\s*\)"
 )
 
+# What each of those needs somewhere in the text: a cheap search that rules most texts out
+# before the expensive ones (they try every word boundary; 60 % of a 50,000-file build).
+_DEF_ANCHOR = re.compile(r"\(\s*[A-Z][A-Z0-9]{1,6}s?\s*\)")
+_REVERSE_ANCHOR = re.compile(r"[A-Z][A-Z0-9]{1,6}\s*\(")
+
 
 @lru_cache(maxsize=1)
 def analyzer() -> tantivy.TextAnalyzer:
@@ -55,12 +60,14 @@ def acronyms_in(text: str) -> dict[str, str]:
     """Acronyms a text defines, "write-ahead logging (WAL)" or "WAL (write-ahead logging)":
     {"wal": "write ahead logging"}, kept only when the initials match the words."""
     found: dict[str, str] = {}
-    for match in _ACRONYM_DEF.finditer(text):
+    defined = _ACRONYM_DEF.finditer(text) if _DEF_ANCHOR.search(text) else ()
+    for match in defined:
         words, acronym = match.group(1), match.group(2)
         expansion = _expansion_for(acronym, re.split(r"[\s-]+", words))
         if expansion:
             found[acronym.lower()] = expansion
-    for match in _ACRONYM_REVERSE.finditer(text):
+    reversed_ = _ACRONYM_REVERSE.finditer(text) if _REVERSE_ANCHOR.search(text) else ()
+    for match in reversed_:
         acronym, words = match.group(1), match.group(2)
         expansion = _expansion_for(acronym, re.split(r"[\s-]+", words))
         if expansion:

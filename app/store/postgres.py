@@ -23,6 +23,7 @@ from app.errors import InputError
 from app.store.base import Store
 from app.store.blobs import BlobStore
 from app.store.registry import PostgresRegistry
+from app.store.serde import CompressedSerializer
 
 # An arbitrary constant: "harness setup" as a 63-bit advisory lock key.
 SETUP_LOCK_KEY = 0x6861726E657373
@@ -154,7 +155,7 @@ def open_postgres_store(url: str) -> Iterator[Store]:
     registry_conn = None
     try:
         registry_conn = _connect(url)
-        saver = PostgresSaver(saver_conn)
+        saver = PostgresSaver(saver_conn, serde=CompressedSerializer())
         registry = PostgresRegistry(registry_conn)
         blobs = BlobStore(registry, "BYTEA")
         setup_database(saver, registry, blobs, registry_conn)

@@ -6,8 +6,10 @@ for exactly one caller, whichever database holds it.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +36,30 @@ class RunRegistry(Protocol):
     def delete_run(self, run_id: str) -> bool: ...
     def save_policy(self, run_id: str, policy: dict[str, Any]) -> None: ...
     def run_policy(self, run_id: str) -> dict[str, Any] | None: ...
+
+
+# An edited report in a claim above this size is kept compressed: the checkpoints hold it too,
+# and a 345 KB edit was stored 7 times (docs/benchmarks.md, "State size").
+PACK_MARKDOWN_CHARS = 4096
+
+
+def pack_claim(decision: dict[str, Any]) -> str:
+    markdown = decision.get("markdown")
+    if isinstance(markdown, str) and len(markdown) > PACK_MARKDOWN_CHARS:
+        packed = zlib.compress(markdown.encode("utf-8", "surrogatepass"), 6)
+        decision = {k: v for k, v in decision.items() if k != "markdown"}
+        decision["markdown_zlib"] = base64.b64encode(packed).decode("ascii")
+    return json.dumps(decision)
+
+
+def unpack_claim(text: str) -> dict[str, Any]:
+    decision = json.loads(text)
+    packed = decision.pop("markdown_zlib", None)
+    if packed is not None:
+        decision["markdown"] = zlib.decompress(base64.b64decode(packed)).decode(
+            "utf-8", "surrogatepass"
+        )
+    return decision
 
 
 SCHEMA = (
@@ -118,7 +144,7 @@ class SqlRegistry:
         return self._insert(
             "harness_decisions",
             ("run_id", "interrupt_id", "decision", "decided_at"),
-            (run_id, interrupt_id, json.dumps(decision), now_iso()),
+            (run_id, interrupt_id, pack_claim(decision), now_iso()),
         )
 
     def claimed_decision(self, run_id: str, interrupt_id: str) -> dict[str, Any] | None:
@@ -126,7 +152,7 @@ class SqlRegistry:
             "SELECT decision FROM harness_decisions WHERE run_id = ? AND interrupt_id = ?",
             (run_id, interrupt_id),
         ).fetchone()
-        return json.loads(row[0]) if row else None
+        return unpack_claim(row[0]) if row else None
 
     def save_policy(self, run_id: str, policy: dict[str, Any]) -> None:
         # First write wins: a run's policy never changes once it has started.

@@ -26,8 +26,10 @@ from typing import Any
 import ormsgpack
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_KW_ARGS, JsonPlusSerializer
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
-from app.state import HarnessState
+from app.state import HarnessState, WritesOnly
+from app.store.serde import CompressedSerializer
 
 # LangGraph's channel names (langgraph/_internal/_constants.py, graph/state.py); copied rather
 # than imported, because importing them loads the graph machinery this module exists to avoid.
@@ -35,6 +37,7 @@ START = "__start__"
 INTERRUPT = "__interrupt__"
 TASKS = "__pregel_tasks"
 BRANCH_TO = "branch:to:"
+OVERWRITE = "__overwrite__"
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,22 @@ class StoredInterrupt:
     id: str
 
 
+@dataclass(frozen=True)
+class StoredOverwrite:
+    """LangGraph's `Overwrite` (a write that replaces a reducer's value, as `intake` does for
+    the trace of a new run on the thread), read without importing `langgraph.types`."""
+
+    value: Any
+
+
 def _light_hook(stock: Callable[[int, bytes], Any]) -> Callable[[int, bytes], Any]:
     def hook(code: int, data: bytes) -> Any:
         if code == EXT_CONSTRUCTOR_KW_ARGS:
             decoded = ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
             if tuple(decoded[:2]) == ("langgraph.types", "Interrupt"):
                 return StoredInterrupt(decoded[2]["value"], decoded[2]["id"])
+            if tuple(decoded[:2]) == ("langgraph.types", "Overwrite"):
+                return StoredOverwrite(decoded[2]["value"])
         return stock(code, data)
 
     return hook
@@ -63,7 +76,7 @@ def _reader(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
     another serializer than LangGraph's default are read as they are."""
     serde = saver.serde
     stock = getattr(serde, "_unpack_ext_hook", None)
-    if type(serde) is not JsonPlusSerializer or stock is None:
+    if type(serde) not in (JsonPlusSerializer, CompressedSerializer) or stock is None:
         return saver
     reader = copy.copy(saver)
     light = copy.copy(serde)  # every setting as configured, one hook replaced
@@ -81,18 +94,85 @@ class StoredState:
     checkpoint_id: str | None = None
 
 
+def _base_type(hint: Any) -> Any:
+    return typing.get_origin(hint.__origin__) or hint.__origin__
+
+
 @cache
 def _reducer_defaults() -> dict[str, type]:
-    """State keys with a reducer (`Annotated[list[...], operator.add]`): LangGraph shows them
-    as an empty value of their type before anything was written to them."""
-    hints = typing.get_type_hints(HarnessState, include_extras=True)
+    """State keys with a reducer (`Annotated[list[...], operator.add]`, or `WritesOnly` with
+    one): LangGraph shows them as an empty value of their type before anything was written."""
     defaults = {}
-    for key, hint in hints.items():
+    for key, hint in _hints().items():
         if typing.get_origin(hint) is typing.Annotated:
-            base = typing.get_origin(hint.__origin__) or hint.__origin__
-            if isinstance(base, type) and any(callable(m) for m in hint.__metadata__):
+            base = _base_type(hint)
+            marker = _writes_only(hint)
+            reducer = marker.reducer if marker else None
+            if isinstance(base, type) and (
+                reducer or (marker is None and any(callable(m) for m in hint.__metadata__))
+            ):
                 defaults[key] = base
     return defaults
+
+
+def _writes_only(hint: Any) -> WritesOnly | None:
+    return next((m for m in hint.__metadata__ if isinstance(m, WritesOnly)), None)
+
+
+@cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(HarnessState, include_extras=True)
+
+
+@cache
+def _writes_only_keys() -> dict[str, WritesOnly]:
+    """Keys checkpointed as their writes only (LangGraph DeltaChannels, app/nodes/channels.py)."""
+    return {
+        key: marker
+        for key, hint in _hints().items()
+        if typing.get_origin(hint) is typing.Annotated and (marker := _writes_only(hint))
+    }
+
+
+def _rebuilt(saver: BaseCheckpointSaver, config: dict[str, Any]) -> dict[str, Any]:
+    """The `WritesOnly` keys' values at this checkpoint, as LangGraph's DeltaChannel rebuilds
+    them: the nearest snapshot (or nothing), then every write since, oldest first."""
+    markers = _writes_only_keys()
+    history = saver.get_delta_channel_history(config=config, channels=list(markers))
+    values: dict[str, Any] = {}
+    for key, marker in markers.items():
+        entry = history.get(key) or {}
+        updates = [value for _task, _channel, value in entry.get("writes") or []]
+        if "seed" in entry and entry["seed"] is not None:
+            seed = entry["seed"]
+            seed = seed.value if isinstance(seed, _DeltaSnapshot) else seed
+        elif marker.reducer is not None:
+            seed = _reducer_defaults()[key]()
+        elif updates:
+            seed = None
+        else:
+            continue  # never written: absent, as LangGraph shows it
+        for i in range(len(updates) - 1, -1, -1):  # the last Overwrite is the new base
+            replaced, value = _overwrite(updates[i])
+            if replaced:  # Overwrite(None) empties the value, as DeltaChannel does
+                empty = _reducer_defaults().get(key) or _base_type(_hints()[key])
+                seed, updates = (empty() if value is None else value), updates[i + 1 :]
+                break
+        values[key] = marker.fold(seed, updates) if updates else seed
+    return values
+
+
+def _overwrite(update: Any) -> tuple[bool, Any]:
+    """Whether a write is an `Overwrite`, in each form LangGraph accepts
+    (`langgraph.channels.binop._get_overwrite`), and its value."""
+    if isinstance(update, StoredOverwrite) or type(update).__name__ == "Overwrite":
+        return True, update.value
+    if isinstance(update, dict):
+        if len(update) == 1 and OVERWRITE in update:
+            return True, update[OVERWRITE]
+        if update.get("type") == OVERWRITE and "value" in update:
+            return True, update["value"]
+    return False, None
 
 
 def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
@@ -118,7 +198,8 @@ def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
 def read_latest(saver: BaseCheckpointSaver, thread_id: str) -> StoredState | None:
     """The run's current state, or None when only the graph can tell (see the module doc)."""
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    saved = _reader(saver).get_tuple(config)
+    reader = _reader(saver)
+    saved = reader.get_tuple(config)
     if saved is None:
         return StoredState(values={}, next=())
     checkpoint = saved.checkpoint
@@ -141,6 +222,7 @@ def read_latest(saver: BaseCheckpointSaver, thread_id: str) -> StoredState | Non
         for key, value in channel_values.items()
         if not key.startswith(("__", "branch:", "join:"))
     )
+    values.update(_rebuilt(reader, saved.config))
     first = interrupts[0] if interrupts else None
     return StoredState(
         values=values,

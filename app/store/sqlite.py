@@ -9,13 +9,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 
 from app.config import Settings
 from app.errors import InputError
 from app.store.base import Store
 from app.store.blobs import BlobStore
+from app.store.delta_walk import HarnessSqliteSaver
 from app.store.registry import SqliteRegistry
+from app.store.serde import CompressedSerializer
 
 
 def connect_sqlite(path: str, *, autocommit: bool = True) -> sqlite3.Connection:
@@ -81,7 +82,7 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         # (docs/benchmarks.md).
         for conn in conns:
             conn.execute("PRAGMA synchronous=NORMAL")
-        saver = SqliteSaver(saver_conn)
+        saver = HarnessSqliteSaver(saver_conn, serde=CompressedSerializer())
         saver.setup()
         registry = DurableClaimRegistry(registry_conn, path)
         registry.setup()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 import threading
 import uuid
+import zlib
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from app.research.roles import Roles, offline_roles
 from app.safety.secrets import scrub, secret_values
 from app.service.runs import Harness
 from app.state import json_default
+from app.store.serde import SUFFIX
 from tests.conftest import TOPIC, run_cli
 
 pytestmark = pytest.mark.integration
@@ -60,13 +64,27 @@ def echo_server():
     server.shutdown()
 
 
+def _inflated(type_: str | None, value: bytes | None) -> bytes:
+    """A stored value as it reads: large ones are zlib-compressed (app/store/serde.py), and a
+    secret inside them would not show in the raw bytes."""
+    if value is None:
+        return b""
+    return zlib.decompress(value) if (type_ or "").endswith(SUFFIX) else bytes(value)
+
+
 def _everything_stored(home: Path, reports: Path) -> bytes:
-    """Raw bytes of every file the harness left: the SQLite store (with its WAL), reports."""
+    """Raw bytes of every file the harness left: the SQLite store (with its WAL), reports;
+    and the store's compressed values inflated."""
     data = b""
     for root in (home, reports):
         for path in sorted(root.rglob("*")) if root.exists() else []:
             if path.is_file():
                 data += path.read_bytes()
+            if path.suffix == ".sqlite":
+                with closing(sqlite3.connect(path)) as conn:
+                    for query in ("SELECT type, checkpoint FROM checkpoints",
+                                  "SELECT type, value FROM writes"):
+                        data += b"".join(_inflated(t, v) for t, v in conn.execute(query))
     return data
 
 
@@ -159,9 +177,11 @@ def test_nothing_secret_in_the_postgres_tables(postgres_url, tmp_path, monkeypat
         for table, column in (("checkpoints", "checkpoint::text || metadata::text"),
                               ("checkpoint_blobs", "blob"), ("checkpoint_writes", "blob"),
                               ("harness_runs", "topic"), ("harness_decisions", "decision")):
-            for (value,) in conn.execute(f"SELECT {column} FROM {table}").fetchall():
+            typed = "type" if table in ("checkpoint_blobs", "checkpoint_writes") else "NULL"
+            for kind, value in conn.execute(f"SELECT {typed}, {column} FROM {table}").fetchall():
                 if value is not None:
-                    dump += value if isinstance(value, bytes) else str(value).encode()
+                    dump += (_inflated(kind, value) if isinstance(value, bytes)
+                             else str(value).encode())
     assert b"[redacted]" in dump  # the dump holds the failed run's (masked) error
     _assert_clean(dump, secrets)
 
