@@ -31,6 +31,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, interrupt
 
 from app.config import Settings
+from app.nodes.channels import graph_state
 from app.nodes.gate import after_approval
 from app.nodes.steps import HarnessSteps, after_review, after_tool
 from app.research.roles import offline_roles
@@ -127,7 +128,7 @@ def build_same_work_graph(checkpointer: Any, steps: HarnessSteps) -> CompiledSta
         answer = interrupt(steps.approval_request(state))
         return steps.apply_decision(state, Decision.model_validate(answer))
 
-    builder = StateGraph(HarnessState)
+    builder = StateGraph(graph_state())  # the harness graphs' own channels
     for name in TOOL_STEPS:
         builder.add_node(name, getattr(steps, name))
     builder.add_node("approval", gate)
