@@ -1,2 +1,2 @@
 """What each graph node does: steps, the approval gate, the tool-step guard (trace, retries,
-failures), the fan-out worker, trace events and the workflow export."""
+failures), the fan-out worker, trace events, the workflow export, and the graphs' state channels."""
