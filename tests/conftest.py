@@ -96,3 +96,19 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file converted for a section index, by its path in the corpus."""
+    from app.research import index as index_module
+
+    read: list[str] = []
+    real = index_module.read_file
+
+    def counting(root, rel, doc_id):
+        read.append(rel)
+        return real(root, rel, doc_id)
+
+    monkeypatch.setattr(index_module, "read_file", counting)
+    return read

@@ -31,20 +31,6 @@ def listings(monkeypatch) -> list[str]:
     return walked
 
 
-@pytest.fixture
-def reads(monkeypatch) -> list[str]:
-    """Every file converted for the index."""
-    read: list[str] = []
-    real = index_module.read_file
-
-    def counting(root, rel, doc_id):
-        read.append(rel)
-        return real(root, rel, doc_id)
-
-    monkeypatch.setattr(index_module, "read_file", counting)
-    return read
-
-
 @pytest.mark.parametrize("mode", ["linear", "fanout"])
 def test_a_run_lists_its_corpus_once_for_all_its_steps_and_workers(settings, listings, mode):
     topic = "How do heat pumps work, and what do they cost to run?"

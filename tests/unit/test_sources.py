@@ -5,7 +5,6 @@ import pytest
 
 from app.config import SAMPLE_CORPUS
 from app.errors import InputError
-from app.research import index as index_module
 from app.research.sections import split_sections
 from app.research.sources import (
     check_folder,
@@ -117,19 +116,13 @@ def test_bad_corpus_folders_get_clear_errors(tmp_path, setup, message):
         check_folder(setup(tmp_path))
 
 
-def test_the_index_is_built_once_reused_and_updated_only_for_changed_files(tmp_path, monkeypatch):
+def test_the_index_is_built_once_reused_and_updated_only_for_changed_files(tmp_path, reads):
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in ("a", "b", "c"):
         (docs / f"{name}.md").write_text(f"# {name.upper()}\n\nHeat pumps note {name} here.\n")
     home = tmp_path / "home"
-    read: list[str] = []
-    real_read = index_module.read_file
-    def recording_read(root, rel, doc):
-        read.append(rel)
-        return real_read(root, rel, doc)
-
-    monkeypatch.setattr(index_module, "read_file", recording_read)
+    read = reads
     corpus_index(docs, home)
     assert sorted(read) == ["a.md", "b.md", "c.md"]
     corpus_index(docs, home)  # same content: opened, nothing read
