@@ -53,6 +53,12 @@ class WritesOnly:
     def __init__(self, reducer: Any = None):
         self.reducer = reducer
 
+    @staticmethod
+    def of(hint: Any) -> WritesOnly | None:
+        """The marker in a type hint (`Annotated[..., WritesOnly()]`), or None."""
+        metadata = getattr(hint, "__metadata__", ())
+        return next((m for m in metadata if isinstance(m, WritesOnly)), None)
+
     def fold(self, value: Any, updates: list[Any]) -> Any:
         """The value after `updates`, oldest first (the DeltaChannel's batch reducer)."""
         if self.reducer is None:

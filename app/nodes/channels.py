@@ -36,12 +36,6 @@ class LastWriteChannel(DeltaChannel):
         return new
 
 
-def writes_only(hint: Any) -> WritesOnly | None:
-    if typing.get_origin(hint) is not Annotated:
-        return None
-    return next((m for m in hint.__metadata__ if isinstance(m, WritesOnly)), None)
-
-
 def channel_for(marker: WritesOnly) -> DeltaChannel:
     def batch(value: Any, updates: list[Any]) -> Any:
         return marker.fold(value, list(updates))
@@ -55,7 +49,7 @@ def graph_state() -> type:
     """HarnessState, same name and keys, as the graphs compile it."""
     fields = {}
     for key, hint in typing.get_type_hints(HarnessState, include_extras=True).items():
-        marker = writes_only(hint)
+        marker = WritesOnly.of(hint)
         fields[key] = Annotated[hint.__origin__, channel_for(marker)] if marker else hint
     schema = TypedDict("HarnessState", fields, total=False)  # type: ignore[operator]
     schema.__doc__ = HarnessState.__doc__

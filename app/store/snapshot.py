@@ -106,17 +106,13 @@ def _reducer_defaults() -> dict[str, type]:
     for key, hint in _hints().items():
         if typing.get_origin(hint) is typing.Annotated:
             base = _base_type(hint)
-            marker = _writes_only(hint)
+            marker = WritesOnly.of(hint)
             reducer = marker.reducer if marker else None
             if isinstance(base, type) and (
                 reducer or (marker is None and any(callable(m) for m in hint.__metadata__))
             ):
                 defaults[key] = base
     return defaults
-
-
-def _writes_only(hint: Any) -> WritesOnly | None:
-    return next((m for m in hint.__metadata__ if isinstance(m, WritesOnly)), None)
 
 
 @cache
@@ -130,7 +126,7 @@ def _writes_only_keys() -> dict[str, WritesOnly]:
     return {
         key: marker
         for key, hint in _hints().items()
-        if typing.get_origin(hint) is typing.Annotated and (marker := _writes_only(hint))
+        if (marker := WritesOnly.of(hint))
     }
 
 
