@@ -10,7 +10,6 @@ notebooks and tests; it holds no graph logic of its own, only the graph and the 
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,22 +59,6 @@ EventHandler = Callable[[dict[str, Any]], None]
 Durability = Literal["sync", "async", "exit"]
 DURABILITY: Durability = "sync"
 MODES = ("linear", "fanout")
-
-
-def _one_listing(trust_built_index: bool = False) -> Callable[..., Any]:
-    """The method's run (its start, its steps up to the next stop) lists a corpus folder at
-    most once: a 50,000-file folder is walked once per run, not once per step; a resume does
-    not walk it at all when the index is built (app/research/corpus.py)."""
-
-    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with one_listing_per_run(trust_built_index):
-                return method(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def build_sources(
@@ -194,7 +177,7 @@ class Harness:
     def _config(run_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": run_id}}
 
-    @_one_listing()
+    @one_listing_per_run()  # a fresh scope for each call
     def run_graph(
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
     ) -> None:
@@ -223,7 +206,7 @@ class Harness:
 
     # -- runs -------------------------------------------------------------------------------
 
-    @_one_listing()
+    @one_listing_per_run()  # a fresh scope for each call
     def start(
         self,
         topic: str,
@@ -488,7 +471,7 @@ class Harness:
         return self.decide(run_id, {"decision": "reject", "feedback": feedback, "by": by}, **kw)
 
     # A run that stopped (a crash, a kill) continues on the index its start brought up to date.
-    @_one_listing(trust_built_index=True)
+    @one_listing_per_run(trust_built_index=True)
     def resume(self, run_id: str | None, *, on_event: EventHandler | None = None) -> RunView:
         """Continue a run that stopped between steps, or finish a decision whose caller died."""
         run = self.get(run_id)
