@@ -60,18 +60,18 @@ def acronyms_in(text: str) -> dict[str, str]:
     """Acronyms a text defines, "write-ahead logging (WAL)" or "WAL (write-ahead logging)":
     {"wal": "write ahead logging"}, kept only when the initials match the words."""
     found: dict[str, str] = {}
-    defined = _ACRONYM_DEF.finditer(text) if _DEF_ANCHOR.search(text) else ()
-    for match in defined:
-        words, acronym = match.group(1), match.group(2)
-        expansion = _expansion_for(acronym, re.split(r"[\s-]+", words))
-        if expansion:
-            found[acronym.lower()] = expansion
-    reversed_ = _ACRONYM_REVERSE.finditer(text) if _REVERSE_ANCHOR.search(text) else ()
-    for match in reversed_:
-        acronym, words = match.group(1), match.group(2)
-        expansion = _expansion_for(acronym, re.split(r"[\s-]+", words))
-        if expansion:
-            found[acronym.lower()] = expansion
+    # (pattern, its cheap anchor, the acronym's group, the words' group)
+    for pattern, anchor, acronym_at, words_at in (
+        (_ACRONYM_DEF, _DEF_ANCHOR, 2, 1),
+        (_ACRONYM_REVERSE, _REVERSE_ANCHOR, 1, 2),
+    ):
+        if not anchor.search(text):
+            continue
+        for match in pattern.finditer(text):
+            acronym = match.group(acronym_at)
+            expansion = _expansion_for(acronym, re.split(r"[\s-]+", match.group(words_at)))
+            if expansion:
+                found[acronym.lower()] = expansion
     return found
 
 
