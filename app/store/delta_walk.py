@@ -11,7 +11,6 @@ full only when the walk reads it (a seed). Everything else the saver decodes as 
 from __future__ import annotations
 
 import copy
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ import ormsgpack
 from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from app.store.serde import SUFFIX
+from app.store.serde import uncompressed
 
 _OPTION = ormsgpack.OPT_NON_STR_KEYS
 
@@ -49,10 +48,9 @@ class _WalkSerde:
         self.serde = serde
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        type_, payload = data
-        if type_.removesuffix(SUFFIX) != "msgpack":
+        type_, packed = uncompressed(data)
+        if type_ != "msgpack":
             return self.serde.loads_typed(data)
-        packed = zlib.decompress(payload) if type_.endswith(SUFFIX) else payload
         raw = ormsgpack.unpackb(packed, ext_hook=_keep, option=_OPTION)
         if isinstance(raw, dict) and "channel_values" in raw and "channel_versions" in raw:
             raw["channel_values"] = _LazyValues(raw["channel_values"] or {}, self._exact)

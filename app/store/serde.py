@@ -21,6 +21,14 @@ MIN_BYTES = 512
 LEVEL = 6
 
 
+def uncompressed(data: tuple[str, bytes]) -> tuple[str, bytes]:
+    """A stored (type, bytes) pair as LangGraph's serializer wrote it before compression."""
+    type_, payload = data
+    if type_.endswith(SUFFIX):
+        return type_[: -len(SUFFIX)], zlib.decompress(payload)
+    return type_, payload
+
+
 class CompressedSerializer(JsonPlusSerializer):
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         type_, data = super().dumps_typed(obj)
@@ -31,7 +39,4 @@ class CompressedSerializer(JsonPlusSerializer):
         return type_, data
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        type_, payload = data
-        if type_.endswith(SUFFIX):
-            return super().loads_typed((type_[: -len(SUFFIX)], zlib.decompress(payload)))
-        return super().loads_typed(data)
+        return super().loads_typed(uncompressed(data))
