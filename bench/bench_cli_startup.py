@@ -10,13 +10,19 @@ runs and one waiting at the gate, so `show` reads a pending interrupt.
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
 import sys
-import time
 
 from app.service.runs import Harness
-from bench.common import TOPIC, Report, bench_settings, median, parser, quiet_env, temp_home
+from bench.common import (
+    TOPIC,
+    Report,
+    bench_settings,
+    measure,
+    median,
+    parser,
+    quiet_env,
+    temp_home,
+)
 
 # What every command imported at start-up before: app.service.runs pulled in the graph and
 # the nodes, app.cli.doctor the model client and openai.
@@ -24,19 +30,6 @@ OLD_IMPORT_SET = (
     "import typer, rich.table, langgraph.graph, langgraph.types, graphs.harness, "
     "app.nodes.steps, app.models.chat, openai, app.service.eval, app.service.timetravel"
 )
-
-
-def timed_process(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user + system) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-500:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
             "show": [harness_bin, "show", waiting],
         }
         for cmd in commands.values():
-            timed_process(cmd, env)  # warm the page cache and .pyc files
+            measure(cmd, env)  # warm the page cache and .pyc files
         walls: dict[str, list[float]] = {name: [] for name in commands}
         cpus: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(trials):  # interleaved, so every command shares the same noise
             for name, cmd in commands.items():
-                wall, cpu = timed_process(cmd, env)
+                run = measure(cmd, env)
+                wall, cpu = run.wall, run.cpu
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     report.note(f"{trials} processes per command, interleaved; medians; load average "

@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-from bench.common import TOPIC, Report, median, parser, quiet_env
+from bench.common import TOPIC, Measured, Report, measure, median, parser, quiet_env
 from bench.synthetic_corpus import ensure_corpus
 
 HARNESS = os.path.join(os.path.dirname(sys.executable), "harness")
@@ -39,41 +36,6 @@ DECISION_IMPORTS = (
     "import app.cli.main, app.service.runs, graphs.harness, "
     "app.store.factory, langgraph.checkpoint.sqlite, openai, tantivy"
 )
-
-
-class Measured:
-    def __init__(self, wall: float, cpu: float, rss_mb: float, stdout: str):
-        self.wall, self.cpu, self.rss_mb, self.stdout = wall, cpu, rss_mb, stdout
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.stdout)
-
-
-def measure(cmd: list[str], env: dict[str, str], extra_env: dict[str, str] | None = None,
-            kill_on: Path | None = None) -> Measured:
-    """One child process: wall seconds, CPU seconds and peak RSS (its own and its waited-for
-    children's, e.g. the conversion pool). With kill_on, SIGKILL it once that file appears."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env={**env, **(extra_env or {})}, stdout=out, stderr=err,
-                                text=True)
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG if kill_on else 0)
-        if kill_on is not None:
-            deadline = time.monotonic() + 300
-            while not pid and not kill_on.exists() and time.monotonic() < deadline:
-                time.sleep(0.02)
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if not pid:
-                proc.send_signal(signal.SIGKILL)
-                _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0 and kill_on is None:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}): {stderr[-800:]}")
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
 
 
 def step_ms(env: dict[str, str], run_id: str, step: str) -> float:
