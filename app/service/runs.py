@@ -295,10 +295,15 @@ class Harness:
     def get(self, run_id: str | None) -> RunView:
         return self._view(self._record(run_id))
 
-    def _view(self, record: RunRecord) -> RunView:
+    def _gate_view(self, run_id: str | None) -> RunView:
+        """The run as deciding on it needs it: status, gate and next step, without the keys
+        rebuilt from the run's writes (its trace, draft, matches and facts)."""
+        return self._view(self._record(run_id), complete=False)
+
+    def _view(self, record: RunRecord, complete: bool = True) -> RunView:
         # Most runs sit on a checkpoint the saver alone can read (app/store/snapshot.py);
         # the others are asked of the graph.
-        stored = read_latest(self.store.checkpointer, record.run_id)
+        stored = read_latest(self.store.checkpointer, record.run_id, writes_only=complete)
         if stored is not None:
             interrupt = (
                 (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
@@ -409,7 +414,7 @@ class Harness:
         if isinstance(decision, dict) and gate is not None:
             decision = {**decision, **parse_gate_token(gate)}
         choice = parse_decision(decision)
-        run = self.get(run_id)
+        run = self._gate_view(run_id)
         if run.pending is None or run.interrupt_id is None:
             if run.status in TERMINAL_STATUSES:
                 raise AlreadyDecided(f"run {run.run_id} is already {run.status}; nothing to decide")
@@ -480,7 +485,7 @@ class Harness:
     @one_listing_per_run(trust_built_index=True)
     def resume(self, run_id: str | None, *, on_event: EventHandler | None = None) -> RunView:
         """Continue a run that stopped between steps, or finish a decision whose caller died."""
-        run = self.get(run_id)
+        run = self._gate_view(run_id)
         if run.pending is not None and run.interrupt_id is not None:
             claimed = self.store.registry.claimed_decision(run.run_id, run.interrupt_id)
             if claimed is None:

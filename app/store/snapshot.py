@@ -130,13 +130,29 @@ def _writes_only_keys() -> dict[str, WritesOnly]:
     }
 
 
-def _rebuilt(saver: BaseCheckpointSaver, config: dict[str, Any]) -> dict[str, Any]:
+def _rebuilt(
+    saver: BaseCheckpointSaver, config: dict[str, Any], checkpoint: dict[str, Any]
+) -> dict[str, Any]:
     """The `WritesOnly` keys' values at this checkpoint, as LangGraph's DeltaChannel rebuilds
-    them: the nearest snapshot (or nothing), then every write since, oldest first."""
+    them (`pregel._checkpoint.channels_from_checkpoint`): a value the checkpoint holds itself
+    (a snapshot, or a plain value from before the key was a DeltaChannel) is the value; a key
+    never written has none; the others are the nearest snapshot (or nothing) in the
+    checkpoint's ancestors, then every write since, oldest first."""
     markers = _writes_only_keys()
-    history = saver.get_delta_channel_history(config=config, channels=list(markers))
+    stored = checkpoint.get("channel_values") or {}
     values: dict[str, Any] = {}
-    for key, marker in markers.items():
+    walk = []
+    for key in markers:
+        if key in stored:
+            value = stored[key]
+            values[key] = value.value if isinstance(value, _DeltaSnapshot) else value
+        elif key in (checkpoint.get("channel_versions") or {}):
+            walk.append(key)
+    if not walk:
+        return values
+    history = saver.get_delta_channel_history(config=config, channels=walk)
+    for key in walk:
+        marker = markers[key]
         entry = history.get(key) or {}
         updates = [value for _task, _channel, value in entry.get("writes") or []]
         if "seed" in entry and entry["seed"] is not None:
@@ -191,8 +207,12 @@ def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
     return tuple(nodes)
 
 
-def read_latest(saver: BaseCheckpointSaver, thread_id: str) -> StoredState | None:
-    """The run's current state, or None when only the graph can tell (see the module doc)."""
+def read_latest(
+    saver: BaseCheckpointSaver, thread_id: str, *, writes_only: bool = True
+) -> StoredState | None:
+    """The run's current state, or None when only the graph can tell (see the module doc).
+    writes_only=False leaves out the `WritesOnly` keys (trace, draft, matches, facts), which
+    are rebuilt from the run's history: what deciding on a run needs is in the checkpoint."""
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     reader = _reader(saver)
     saved = reader.get_tuple(config)
@@ -216,9 +236,10 @@ def read_latest(saver: BaseCheckpointSaver, thread_id: str) -> StoredState | Non
     values.update(
         (key, value)
         for key, value in channel_values.items()
-        if not key.startswith(("__", "branch:", "join:"))
+        if not key.startswith(("__", "branch:", "join:")) and key not in _writes_only_keys()
     )
-    values.update(_rebuilt(reader, saved.config))
+    if writes_only:
+        values.update(_rebuilt(reader, saved.config, checkpoint))
     first = interrupts[0] if interrupts else None
     return StoredState(
         values=values,
