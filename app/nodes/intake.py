@@ -89,3 +89,13 @@ def intake(state: HarnessState) -> dict[str, Any]:
         trace=Overwrite([emit("run_started", "intake", run=number, topic_from=source)]),
     )
     return update
+
+
+def first_checkpoint(given: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new thread's first checkpoint, as `intake` writes it for the input `given` (topic,
+    sources, output path), and the trace events in it. The Python API saves it with
+    `update_state(..., as_node="intake")`: the same state the graph reaches by running the
+    node, in one checkpoint instead of LangGraph's three (input, __start__, intake)."""
+    update = intake(given)  # type: ignore[arg-type]  # the input is a partial state
+    trace = update["trace"]
+    return {**given, **update}, list(trace.value if isinstance(trace, Overwrite) else trace)

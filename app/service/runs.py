@@ -225,7 +225,9 @@ class Harness:
         run_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> RunView:
-        from app.nodes.steps import validate_topic  # a run moves: the graph is loaded anyway
+        # A run moves: the graph machinery is loaded anyway.
+        from app.nodes.intake import first_checkpoint
+        from app.nodes.steps import validate_topic
 
         topic = validate_topic(topic)
         sources = build_sources(corpus, sources_file, documents)
@@ -261,13 +263,20 @@ class Harness:
             payload = scrub(payload)  # inline sources can quote a configured secret
             # The input is checkpointed before the run is registered: a process killed at any
             # instant leaves either no listed run or one that `resume` continues from its input.
-            self.graph(mode).update_state(config, payload, as_node="__input__")
+            # The thread is new, so that checkpoint is `intake`'s own output, saved as that
+            # node (app/nodes/intake.py): one checkpoint where LangGraph's input path makes
+            # three (input, __start__, intake), and the run goes on at `plan`.
+            first, events = first_checkpoint(payload)
+            self.graph(mode).update_state(config, first, as_node="intake")
             self.store.registry.save_policy(run_id, self.policy.to_record())
             try:
                 self.store.registry.add_run(run_id, payload["topic"], mode)
             except KeyboardInterrupt:
                 # Registered or not, the input is saved: if listed, `resume` starts it.
                 raise RunStopped(run_id) from None
+        if on_event is not None:
+            for event in events:  # intake's events, as its node would have streamed them
+                on_event(event)
         return self._stream(mode, None, run_id, on_event)
 
     def _record(self, run_id: str | None) -> RunRecord:

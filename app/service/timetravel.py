@@ -79,6 +79,9 @@ def _writer(snapshot: StateSnapshot, by_id: dict[str, StateSnapshot]) -> str | N
     if source == "input":
         return None
     parent_id = _parent_cid(snapshot)
+    if source == "update" and parent_id is None:
+        # A run started through the Python API: its input, saved as intake's output.
+        return "intake"
     parent = by_id.get(parent_id) if parent_id else None
     if parent is None:
         return None

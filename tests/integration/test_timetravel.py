@@ -27,14 +27,16 @@ def completed(sqlite_harness):
 
 def test_checkpoints_list_every_step_in_order(sqlite_harness, completed):
     rows = timetravel.checkpoints(sqlite_harness, completed.run_id)
+    # The API saves a run's input as intake's output: one checkpoint, then one per step.
     assert [r["after"] for r in rows] == [
-        "(input)", "__start__", "intake", "plan", "search", "extract_facts", "draft_report",
+        "intake", "plan", "search", "extract_facts", "draft_report",
         "review", "approval", "finalize_report", "done",
     ]
-    assert [r["step"] for r in rows] == list(range(-1, 10))
+    assert [r["step"] for r in rows] == list(range(0, 9))
     assert rows[-1]["head"] and rows[-1]["next"] == [] and rows[-1]["status"] == "completed"
     assert all(r["current"] for r in rows)
-    assert rows[7]["next"] == ["approval"] and rows[7]["status"] == "waiting_approval"
+    assert rows[0]["next"] == ["plan"] and rows[0]["status"] == "running"
+    assert rows[5]["next"] == ["approval"] and rows[5]["status"] == "waiting_approval"
 
 
 def test_replay_from_before_review_reruns_the_tail_and_needs_a_new_decision(
@@ -111,8 +113,6 @@ def test_fork_from_the_gate_without_feedback_waits_for_its_own_decision(
         (lambda h, r, rows: timetravel.fork(h, r, _cid(rows, "plan"), feedback="   "),
          InputError, "non-empty"),
         (lambda h, r, rows: timetravel.fork(h, r, ""), InputError, "give a checkpoint id"),
-        (lambda h, r, rows: timetravel.fork(h, r, rows[0]["checkpoint_id"]), InputError,
-         "before the first step"),
         (lambda h, r, rows: timetravel.checkpoints(h, "unknown-run"), HarnessError, "no run"),
     ],
 )
@@ -125,6 +125,16 @@ def test_time_travel_mistakes_are_clear_and_change_nothing(
         call(h, completed.run_id, rows)
     assert timetravel.checkpoints(h, completed.run_id) == rows
     assert [r.run_id for r in h.list()] == [completed.run_id]
+
+
+def test_fork_from_a_runs_first_checkpoint_runs_it_again_as_a_new_run(sqlite_harness, completed):
+    h = sqlite_harness
+    rows = timetravel.checkpoints(h, completed.run_id)
+    forked = timetravel.fork(h, completed.run_id, rows[0]["checkpoint_id"])
+    assert forked.run_id != completed.run_id and forked.status == "waiting_approval"
+    assert forked.values["topic"] == completed.values["topic"]
+    assert timetravel.checkpoints(h, completed.run_id) == rows  # the original is untouched
+    assert h.get(completed.run_id).status == "completed"
 
 
 def test_fork_a_fanout_run_with_feedback(sqlite_harness):
