@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache, partial
-from typing import Annotated, Any
+from typing import Any
 
 from langgraph.config import get_config
 from langgraph.types import Interrupt, interrupt
-from pydantic import PlainValidator, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic import RootModel, TypeAdapter, ValidationError, field_validator
 
 from app.config import Settings
 from app.errors import AnswerRefused
@@ -67,6 +70,41 @@ def answer_schema() -> dict[str, Any]:
         ],
     }
 
+
+# The check `interrupt(response_schema=GateAnswer)` runs on an answer: the gate being answered
+# binds it for the duration of its own `interrupt()` call.
+_CHECK: ContextVar[Callable[[Any], Decision]] = ContextVar("gate_answer_check")
+
+
+class GateAnswer(RootModel[Any]):
+    """The interrupt's `response_schema`: LangGraph checks an answer with it before saving it,
+    so what it refuses is not consumed, leaves no state, and the gate keeps its id. One type
+    for every gate (the gate itself is bound by `checking`): `interrupt()` builds a
+    TypeAdapter of it at each pass, which for a model reuses its compiled validator instead of
+    building a schema again."""
+
+    root: Any
+
+    @field_validator("root", mode="plain")
+    @classmethod
+    def _check(cls, value: Any) -> Decision:
+        check = _CHECK.get(None)
+        if check is None:
+            raise ValueError("an answer can only be checked by the gate it answers")
+        return check(value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, _core_schema: Any, _handler: Any) -> dict[str, Any]:
+        return answer_schema()
+
+
+@contextmanager
+def checking(check: Callable[[Any], Decision]) -> Iterator[None]:
+    token = _CHECK.set(check)
+    try:
+        yield
+    finally:
+        _CHECK.reset(token)
 
 
 def _problems(exc: ValidationError) -> str:
@@ -172,33 +210,24 @@ class ApprovalGate:
     def approval(self, state: HarnessState) -> dict[str, Any]:
         gate = current_gate(state.get("draft") or "")
         request = self.approval_request(state, gate)
-        schema = self.answer_type(gate)
-        try:
-            decision = interrupt(request, response_schema=schema)
-        except ValidationError as exc:
-            # An answer that does not fit, is stale or lost the claim is not saved: ask again,
-            # saying why. The interrupt keeps its id.
+        with checking(partial(self.accept, gate=gate)):
             try:
-                decision = interrupt(
-                    {**request, "validation_error": _problems(exc)}, response_schema=schema
-                )
-            except ValidationError as again:
-                # Only a replay gets here (a resume addressed to a checkpoint this thread has
-                # moved past): the answer saved there is another delivery's, and so is the gate.
-                raise AnswerRefused(_problems(again)) from None
+                answer = interrupt(request, response_schema=GateAnswer)
+            except ValidationError as exc:
+                # An answer that does not fit, is stale or lost the claim is not saved: ask
+                # again, saying why. The interrupt keeps its id.
+                try:
+                    answer = interrupt(
+                        {**request, "validation_error": _problems(exc)},
+                        response_schema=GateAnswer,
+                    )
+                except ValidationError as again:
+                    # Only a replay gets here (a resume addressed to a checkpoint this thread
+                    # has moved past): the answer saved there is another delivery's, and so
+                    # is the gate.
+                    raise AnswerRefused(_problems(again)) from None
         block_for_crash_test("approval")  # test-only crash hook; a no-op otherwise
-        return self.apply_decision(state, decision)
-
-    def answer_type(self, gate: Gate) -> Any:
-        """The interrupt's `response_schema`. LangGraph checks an answer with it before saving
-        it, so what it refuses is not consumed, leaves no state, and the gate keeps its id."""
-        # `Any` inside: the validator alone decides, and pydantic need not build Decision's
-        # schema again for the TypeAdapter `interrupt` makes on every call.
-        return Annotated[
-            Any,
-            PlainValidator(partial(self.accept, gate=gate)),
-            WithJsonSchema(answer_schema()),
-        ]
+        return self.apply_decision(state, answer.root)
 
     def accept(self, value: Any, gate: Gate) -> Decision:
         """Parse and bind the answer, then claim the gate for it: exactly one answer per gate
