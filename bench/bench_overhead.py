@@ -194,8 +194,8 @@ def set_synchronous(store: Store, mode: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, help="runs per trial (default 100, quick 3)")
-    p.add_argument("--trials", type=int, help="trials, interleaved; the median counts (default 3)")
+    p.add_argument("--runs", type=int, help="runs per trial (default 40, quick 3)")
+    p.add_argument("--trials", type=int, help="trials, interleaved; the median counts (default 9)")
     p.add_argument(
         "--synchronous",
         choices=("FULL", "NORMAL", "OFF"),
@@ -204,8 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     quiet_env()
-    n = args.runs or (3 if args.quick else 100)
-    trials = args.trials or (1 if args.quick else 3)
+    # Many short interleaved trials: on a shared 2-core VM the same batch varies by +-20 %
+    # from one minute to the next (and one generation-2 garbage collection, ~100 ms, lands in
+    # one batch or another), so the target is read as the median of per-trial ratios, each
+    # between two batches run back to back.
+    n = args.runs or (3 if args.quick else 40)
+    trials = args.trials or (1 if args.quick else 9)
     report = Report("bench_overhead", "orchestration overhead per full offline run", args)
     report.note(
         f"{n} runs per trial, {trials} trial(s), SQLite store, durability={DURABILITY!r}, "
@@ -240,11 +244,12 @@ def main(argv: list[str] | None = None) -> int:
             loop_batch(loop_steps, 2, l_home / "state")
             loop_batch(domain_steps, 2, None)
             batches = {
+                # The target's pair first, back to back.
                 "harness": lambda: harness_batch(h, n),
+                "same_work_synced": lambda: bare_batch(same_work, n, ws.sync),
+                "same_work": lambda: bare_batch(same_work, n),
                 "bare": lambda: bare_batch(bare, n),
                 "bare_synced": lambda: bare_batch(bare, n, bs.sync),
-                "same_work": lambda: bare_batch(same_work, n),
-                "same_work_synced": lambda: bare_batch(same_work, n, ws.sync),
                 "loop": lambda: loop_batch(loop_steps, n, l_home / "state"),
                 "domain": lambda: loop_batch(domain_steps, n, None),
             }
@@ -272,12 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     report.figure("bare_langgraph_same_work_ms_per_run", ms["same_work"], "ms")
     report.figure("bare_langgraph_same_work_synced_ms_per_run", ms["same_work_synced"], "ms")
     report.figure("bare_langgraph_same_work_cpu_ms_per_run", cpu_ms["same_work"], "ms")
+    paired = [w / h for w, h in zip(results["same_work_synced"], results["harness"], strict=True)]
     report.ratio(
         "orchestration_vs_bare_langgraph",
-        per_s["harness"] / per_s["same_work_synced"],
+        median(paired),
         target=0.8,
         meaning="harness runs/s over bare LangGraph running the same domain steps (c), "
-        "made durable at the same two stops (gate, end)",
+        "made durable at the same two stops (gate, end); median of the per-trial ratios "
+        f"(range {min(paired):.2f}-{max(paired):.2f})",
     )
     report.ratio(
         "orchestration_vs_bare_langgraph_unsynced",
