@@ -42,7 +42,8 @@ from app.state import TERMINAL_STATUSES, Decision, SourcesSpec, path_for_state
 from app.store.blobs import sources_by_reference
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
-from app.store.snapshot import read_latest
+from app.store.snapshot import read_latest, writes_only_keys
+from app.store.written import recording
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
@@ -180,35 +181,60 @@ class Harness:
     @one_listing_per_run()  # a fresh scope for each call
     def run_graph(
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
-    ) -> None:
+    ) -> tuple[dict[str, Any], str | None]:
         """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
-        each trace event to `on_event` as it happens. The graph enforces the run's own policy.
-        Ctrl-C and a failing store stop it with one clear error; what was saved before stays
-        saved, so the run is resumable."""
+        each trace event to `on_event` as it happens. Returns the state at the stop as the
+        graph computed it, and the id of the checkpoint it saved last (None: it saved none).
+        The graph enforces the run's own policy. Ctrl-C and a failing store stop it with one
+        clear error; what was saved before stays saved, so the run is resumable."""
+        computed: dict[str, Any] = {}
         try:
-            with store_faults():
+            with store_faults(), recording() as saved:
                 policy, _stored = self.run_policy(config["configurable"]["thread_id"])
                 graph = self.graph(mode, policy)
                 if on_event is None:
                     # Nobody listens: no live stream. With "custom" streaming on, LangGraph
                     # runs every step on its thread pool beside a waiter that wakes for each
                     # event (~0.5 ms of thread hand-offs per step); without it, inline.
-                    graph.invoke(payload, config, durability=self.durability)
+                    computed = graph.invoke(payload, config, durability=self.durability)
                 else:
-                    for chunk in graph.stream(
-                        payload, config, stream_mode="custom", durability=self.durability
+                    for kind, chunk in graph.stream(
+                        payload, config, stream_mode=["custom", "values"],
+                        durability=self.durability,
                     ):
-                        on_event(chunk)
+                        if kind == "custom":
+                            on_event(chunk)
+                        else:
+                            computed = chunk
                 if self.store.sync is not None:
                     self.store.sync()  # the stop (gate, end) is durable before the caller is told
         except KeyboardInterrupt:
             raise RunStopped(config["configurable"]["thread_id"]) from None
+        # The state computed, with the checkpoint it was saved as (None: none was saved).
+        thread_id = config["configurable"]["thread_id"]
+        last = saved[-1] if saved and saved[-1][0] == thread_id else None
+        return computed, last[1] if last else None
 
     def _stream(
         self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
     ) -> RunView:
-        self.run_graph(mode, payload, self._config(run_id), on_event)
-        return self.get(run_id)
+        computed, checkpoint_id = self.run_graph(mode, payload, self._config(run_id), on_event)
+        return self._view_at_stop(self._record(run_id), computed, checkpoint_id)
+
+    def _view_at_stop(
+        self, record: RunRecord, computed: dict[str, Any], checkpoint_id: str | None
+    ) -> RunView:
+        """The run read back after its stop. The keys rebuilt from the run's writes are taken
+        from the state the graph just computed when the run's newest checkpoint is the one
+        that computation saved last: nothing has written to the run since
+        (app/store/written.py)."""
+        stored = read_latest(self.store.checkpointer, record.run_id, writes_only=False)
+        if stored is None or checkpoint_id is None or stored.checkpoint_id != checkpoint_id:
+            return self._view(record)
+        values = dict(stored.values)
+        values.update((k, computed[k]) for k in writes_only_keys() if k in computed)
+        interrupt = (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
+        return run_view(record, values, stored.next, False, interrupt, stored.checkpoint_id)
 
     # -- runs -------------------------------------------------------------------------------
 

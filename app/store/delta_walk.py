@@ -19,6 +19,7 @@ from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from app.store.serde import uncompressed
+from app.store.written import RemembersLastPut
 
 _OPTION = ormsgpack.OPT_NON_STR_KEYS
 
@@ -61,7 +62,7 @@ class _WalkSerde:
         return self.serde.loads_typed(("msgpack", ormsgpack.packb(value, option=_OPTION)))
 
 
-class HarnessSqliteSaver(SqliteSaver):
+class HarnessSqliteSaver(RemembersLastPut, SqliteSaver):
     def get_delta_channel_history(
         self, *, config: Any, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:

@@ -121,7 +121,7 @@ def _hints() -> dict[str, Any]:
 
 
 @cache
-def _writes_only_keys() -> dict[str, WritesOnly]:
+def writes_only_keys() -> dict[str, WritesOnly]:
     """Keys checkpointed as their writes only (LangGraph DeltaChannels, app/nodes/channels.py)."""
     return {
         key: marker
@@ -138,7 +138,7 @@ def _rebuilt(
     (a snapshot, or a plain value from before the key was a DeltaChannel) is the value; a key
     never written has none; the others are the nearest snapshot (or nothing) in the
     checkpoint's ancestors, then every write since, oldest first."""
-    markers = _writes_only_keys()
+    markers = writes_only_keys()
     stored = checkpoint.get("channel_values") or {}
     values: dict[str, Any] = {}
     walk = []
@@ -236,7 +236,7 @@ def read_latest(
     values.update(
         (key, value)
         for key, value in channel_values.items()
-        if not key.startswith(("__", "branch:", "join:")) and key not in _writes_only_keys()
+        if not key.startswith(("__", "branch:", "join:")) and key not in writes_only_keys()
     )
     if writes_only:
         values.update(_rebuilt(reader, saved.config, checkpoint))
