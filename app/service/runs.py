@@ -196,7 +196,7 @@ class Harness:
                     # Nobody listens: no live stream. With "custom" streaming on, LangGraph
                     # runs every step on its thread pool beside a waiter that wakes for each
                     # event (~0.5 ms of thread hand-offs per step); without it, inline.
-                    computed = graph.invoke(payload, config, durability=self.durability)
+                    computed = graph.invoke(payload, config, durability=self.durability) or {}
                 else:
                     for kind, chunk in graph.stream(
                         payload, config, stream_mode=["custom", "values"],
@@ -228,7 +228,7 @@ class Harness:
         from the state the graph just computed when the run's newest checkpoint is the one
         that computation saved last: nothing has written to the run since
         (app/store/written.py)."""
-        stored = read_latest(self.store.checkpointer, record.run_id, writes_only=False)
+        stored = read_latest(self.store.checkpointer, record.run_id, complete=False)
         if stored is None or checkpoint_id is None or stored.checkpoint_id != checkpoint_id:
             return self._view(record)
         values = dict(stored.values)
@@ -338,7 +338,7 @@ class Harness:
     def _view(self, record: RunRecord, complete: bool = True) -> RunView:
         # Most runs sit on a checkpoint the saver alone can read (app/store/snapshot.py);
         # the others are asked of the graph.
-        stored = read_latest(self.store.checkpointer, record.run_id, writes_only=complete)
+        stored = read_latest(self.store.checkpointer, record.run_id, complete=complete)
         if stored is not None:
             interrupt = (
                 (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None

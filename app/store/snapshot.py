@@ -208,11 +208,11 @@ def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read_latest(
-    saver: BaseCheckpointSaver, thread_id: str, *, writes_only: bool = True
+    saver: BaseCheckpointSaver, thread_id: str, *, complete: bool = True
 ) -> StoredState | None:
     """The run's current state, or None when only the graph can tell (see the module doc).
-    writes_only=False leaves out the `WritesOnly` keys (trace, draft, matches, facts), which
-    are rebuilt from the run's history: what deciding on a run needs is in the checkpoint."""
+    complete=False leaves out the `WritesOnly` keys (trace, draft, matches, facts), which are
+    rebuilt from the run's history: what deciding on a run needs is in the checkpoint."""
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     reader = _reader(saver)
     saved = reader.get_tuple(config)
@@ -238,7 +238,7 @@ def read_latest(
         for key, value in channel_values.items()
         if not key.startswith(("__", "branch:", "join:")) and key not in writes_only_keys()
     )
-    if writes_only:
+    if complete:
         values.update(_rebuilt(reader, saved.config, checkpoint))
     first = interrupts[0] if interrupts else None
     return StoredState(
