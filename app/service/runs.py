@@ -42,7 +42,7 @@ from app.state import TERMINAL_STATUSES, Decision, SourcesSpec, path_for_state
 from app.store.blobs import sources_by_reference
 from app.store.factory import Store, memory_store, open_store
 from app.store.registry import RunRecord
-from app.store.snapshot import read_latest, writes_only_keys
+from app.store.snapshot import Computed, read_latest
 from app.store.written import recording
 
 if TYPE_CHECKING:
@@ -181,22 +181,23 @@ class Harness:
     @one_listing_per_run()  # a fresh scope for each call
     def run_graph(
         self, mode: str, payload: Any, config: dict[str, Any], on_event: EventHandler | None
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> Computed | None:
         """Run `payload` (an input, a Command, or None to continue) to the next stop, handing
         each trace event to `on_event` as it happens. Returns the state at the stop as the
-        graph computed it, and the id of the checkpoint it saved last (None: it saved none).
-        The graph enforces the run's own policy. Ctrl-C and a failing store stop it with one
-        clear error; what was saved before stays saved, so the run is resumable."""
-        computed: dict[str, Any] = {}
+        graph computed it, with the checkpoint it saved last (None: it saved none). The graph
+        enforces the run's own policy. Ctrl-C and a failing store stop it with one clear
+        error; what was saved before stays saved, so the run is resumable."""
+        thread_id = config["configurable"]["thread_id"]
+        values: dict[str, Any] = {}
         try:
             with store_faults(), recording() as saved:
-                policy, _stored = self.run_policy(config["configurable"]["thread_id"])
+                policy, _stored = self.run_policy(thread_id)
                 graph = self.graph(mode, policy)
                 if on_event is None:
                     # Nobody listens: no live stream. With "custom" streaming on, LangGraph
                     # runs every step on its thread pool beside a waiter that wakes for each
                     # event (~0.5 ms of thread hand-offs per step); without it, inline.
-                    computed = graph.invoke(payload, config, durability=self.durability) or {}
+                    values = graph.invoke(payload, config, durability=self.durability) or {}
                 else:
                     for kind, chunk in graph.stream(
                         payload, config, stream_mode=["custom", "values"],
@@ -205,36 +206,20 @@ class Harness:
                         if kind == "custom":
                             on_event(chunk)
                         else:
-                            computed = chunk
+                            values = chunk
                 if self.store.sync is not None:
                     self.store.sync()  # the stop (gate, end) is durable before the caller is told
         except KeyboardInterrupt:
-            raise RunStopped(config["configurable"]["thread_id"]) from None
-        # The state computed, with the checkpoint it was saved as (None: none was saved).
-        thread_id = config["configurable"]["thread_id"]
-        last = saved[-1] if saved and saved[-1][0] == thread_id else None
-        return computed, last[1] if last else None
+            raise RunStopped(thread_id) from None
+        if saved and saved[-1][0] == thread_id:
+            return Computed(checkpoint_id=saved[-1][1], values=values)
+        return None
 
     def _stream(
         self, mode: str, payload: Any, run_id: str, on_event: EventHandler | None
     ) -> RunView:
-        computed, checkpoint_id = self.run_graph(mode, payload, self._config(run_id), on_event)
-        return self._view_at_stop(self._record(run_id), computed, checkpoint_id)
-
-    def _view_at_stop(
-        self, record: RunRecord, computed: dict[str, Any], checkpoint_id: str | None
-    ) -> RunView:
-        """The run read back after its stop. The keys rebuilt from the run's writes are taken
-        from the state the graph just computed when the run's newest checkpoint is the one
-        that computation saved last: nothing has written to the run since
-        (app/store/written.py)."""
-        stored = read_latest(self.store.checkpointer, record.run_id, complete=False)
-        if stored is None or checkpoint_id is None or stored.checkpoint_id != checkpoint_id:
-            return self._view(record)
-        values = dict(stored.values)
-        values.update((k, computed[k]) for k in writes_only_keys() if k in computed)
-        interrupt = (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
-        return run_view(record, values, stored.next, False, interrupt, stored.checkpoint_id)
+        computed = self.run_graph(mode, payload, self._config(run_id), on_event)
+        return self._view(self._record(run_id), computed=computed)
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -335,10 +320,15 @@ class Harness:
         rebuilt from the run's writes (its trace, draft, matches and facts)."""
         return self._view(self._record(run_id), complete=False)
 
-    def _view(self, record: RunRecord, complete: bool = True) -> RunView:
+    def _view(
+        self, record: RunRecord, complete: bool = True, computed: Computed | None = None
+    ) -> RunView:
         # Most runs sit on a checkpoint the saver alone can read (app/store/snapshot.py);
-        # the others are asked of the graph.
-        stored = read_latest(self.store.checkpointer, record.run_id, complete=complete)
+        # the others are asked of the graph. `computed`: what this process's graph just
+        # computed, used where it is still the run's latest checkpoint (app/store/written.py).
+        stored = read_latest(
+            self.store.checkpointer, record.run_id, complete=complete, computed=computed
+        )
         if stored is not None:
             interrupt = (
                 (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None

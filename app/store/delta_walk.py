@@ -19,7 +19,7 @@ from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from app.store.serde import uncompressed
-from app.store.written import RemembersLastPut
+from app.store.written import RecordsSaves
 
 _OPTION = ormsgpack.OPT_NON_STR_KEYS
 
@@ -62,7 +62,7 @@ class _WalkSerde:
         return self.serde.loads_typed(("msgpack", ormsgpack.packb(value, option=_OPTION)))
 
 
-class HarnessSqliteSaver(RemembersLastPut, SqliteSaver):
+class HarnessSqliteSaver(RecordsSaves, SqliteSaver):
     def get_delta_channel_history(
         self, *, config: Any, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:

@@ -24,7 +24,7 @@ from app.store.base import Store
 from app.store.blobs import BlobStore
 from app.store.registry import PostgresRegistry
 from app.store.serde import CompressedSerializer
-from app.store.written import RemembersLastPut
+from app.store.written import RecordsSaves
 
 # An arbitrary constant: "harness setup" as a 63-bit advisory lock key.
 SETUP_LOCK_KEY = 0x6861726E657373
@@ -153,9 +153,9 @@ def open_postgres_store(url: str) -> Iterator[Store]:
     if not url.startswith(("postgresql://", "postgres://")):
         raise InputError(f"HARNESS_DATABASE_URL must start with postgresql://, got {redact(url)}")
 
-    class HarnessPostgresSaver(RemembersLastPut, PostgresSaver):
-        """LangGraph's saver (an optional extra, imported here), remembering which checkpoint
-        this process saved last (app/store/written.py)."""
+    class HarnessPostgresSaver(RecordsSaves, PostgresSaver):
+        """LangGraph's saver (an optional extra, imported here), telling a run of the graph
+        which checkpoints it saved (app/store/written.py)."""
 
     saver_conn = _connect(url, row_factory=dict_row)
     registry_conn = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -83,6 +83,15 @@ def _reader(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
     light._unpack_ext_hook = _light_hook(stock)
     reader.serde = light
     return reader
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A run's state as its graph just computed it in memory, and the checkpoint that call saved
+    it as (app/store/written.py): the same values the store would rebuild for that checkpoint."""
+
+    checkpoint_id: str
+    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -208,11 +217,17 @@ def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read_latest(
-    saver: BaseCheckpointSaver, thread_id: str, *, complete: bool = True
+    saver: BaseCheckpointSaver,
+    thread_id: str,
+    *,
+    complete: bool = True,
+    computed: Computed | None = None,
 ) -> StoredState | None:
     """The run's current state, or None when only the graph can tell (see the module doc).
     complete=False leaves out the `WritesOnly` keys (trace, draft, matches, facts), which are
-    rebuilt from the run's history: what deciding on a run needs is in the checkpoint."""
+    rebuilt from the run's history: what deciding on a run needs is in the checkpoint. With
+    `computed` for the run's latest checkpoint, they are taken from it instead of rebuilt
+    (nothing has written to the run since); for any other checkpoint they are rebuilt."""
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     reader = _reader(saver)
     saved = reader.get_tuple(config)
@@ -238,7 +253,10 @@ def read_latest(
         for key, value in channel_values.items()
         if not key.startswith(("__", "branch:", "join:")) and key not in writes_only_keys()
     )
-    if complete:
+    checkpoint_id = saved.config["configurable"].get("checkpoint_id")
+    if complete and computed is not None and computed.checkpoint_id == checkpoint_id:
+        values.update((k, computed.values[k]) for k in writes_only_keys() if k in computed.values)
+    elif complete:
         values.update(_rebuilt(reader, saved.config, checkpoint))
     first = interrupts[0] if interrupts else None
     return StoredState(
@@ -246,5 +264,5 @@ def read_latest(
         next=next_nodes,
         interrupt_value=getattr(first, "value", None),
         interrupt_id=getattr(first, "id", None),
-        checkpoint_id=saved.config["configurable"].get("checkpoint_id"),
+        checkpoint_id=checkpoint_id,
     )

@@ -20,8 +20,9 @@ from typing import Any
 _SAVED: ContextVar[list[tuple[str, str]] | None] = ContextVar("checkpoints_saved", default=None)
 
 
-class RemembersLastPut:
-    """Mixed into the store's savers, ahead of LangGraph's saver class."""
+class RecordsSaves:
+    """Mixed into the store's savers, ahead of LangGraph's saver class: each checkpoint saved
+    inside `recording()` is added to that block's list."""
 
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
         saved = super().put(config, checkpoint, metadata, new_versions)  # type: ignore[misc]
