@@ -15,6 +15,11 @@ large edit, on SQLite and (given a URL) PostgreSQL.
    for the compressor to find (its own zlib ratio is printed, to tell stored copies apart from
    compression).
 
+The content floor (SQLite): what the same runs hold, with nothing stored twice - every row of
+every table, compressed values unpacked, xz-compressed as one stream after the rows already
+there (preset 9e: each run's content against everything before it). No store that keeps these
+checkpoints, writes and records can go below it; the revision target is read against it too.
+
 Bytes are pages in use: per table on SQLite (dbstat after a WAL checkpoint, the empty
 database's subtracted), `pg_total_relation_size` (tables, indexes, TOAST) of a schema made for
 the run on PostgreSQL (dropped afterwards; other sessions on the server are not counted). They
@@ -28,9 +33,11 @@ count everything a run adds: checkpoints, writes, registry rows, claims, blobs.
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import random
 import re
+import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,11 +86,47 @@ def edit_text(size: int, seed: int = 15) -> str:
 
 
 class Backend:
-    def __init__(self, name: str, settings: dict[str, Any], size: Callable[[Path], int]):
-        self.name, self.settings, self._size = name, settings, size
+    def __init__(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        size: Callable[[Path], int],
+        floor: Callable[[Path], int] | None = None,
+    ):
+        self.name, self.settings, self._size, self._floor = name, settings, size, floor
 
     def bytes_used(self, home: Path) -> int:
         return self._size(home)
+
+    def content_floor(self, home: Path) -> int | None:
+        return self._floor(home) if self._floor else None
+
+
+def unpacked(cell: Any) -> bytes:
+    """A cell as bytes, a zlib-compressed value (checkpoints, writes, claims) decompressed."""
+    if isinstance(cell, bytes):
+        try:
+            return zlib.decompress(cell)
+        except zlib.error:
+            return cell
+    return b"" if cell is None else str(cell).encode()
+
+
+def content_floor(db: Path) -> int:
+    """Every row of every table in the database, values unpacked, xz-compressed as one stream:
+    the least any storage of the same content could take (nothing stored twice, every
+    repetition between steps, revisions and runs found)."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        rows = [
+            b"\x1f".join(unpacked(cell) for cell in row)
+            for (table,) in tables.fetchall()
+            for row in conn.execute(f'SELECT * FROM "{table}"')
+        ]
+    finally:
+        conn.close()
+    return len(lzma.compress(b"\x1e".join(rows), preset=9 | lzma.PRESET_EXTREME))
 
 
 @contextmanager
@@ -93,7 +136,7 @@ def sqlite_backend(_tag: str = "") -> Iterator[Backend]:
     def size(home: Path) -> int:
         return sum(table_bytes(home / "harness.sqlite").values())
 
-    yield Backend("sqlite", {}, size)
+    yield Backend("sqlite", {}, size, lambda home: content_floor(home / "harness.sqlite"))
 
 
 def postgres_backends(url: str) -> Callable[[str], Any]:
@@ -127,6 +170,13 @@ def postgres_backend(url: str, tag: str) -> Iterator[Backend]:
         admin.close()
 
 
+class Growth:
+    """What `work` added: database bytes, and its content floor where the backend has one."""
+
+    def __init__(self, stored: int, floor: int | None):
+        self.stored, self.floor = stored, floor
+
+
 def grown_by(
     backend: Backend,
     home: Path,
@@ -135,18 +185,20 @@ def grown_by(
     by_reference: bool = True,
     before: Callable[[Harness], Any] | None = None,
     **settings: Any,
-) -> int:
-    """Bytes the database grows by for `work(h, prepared)`, where `prepared` is what
+) -> Growth:
+    """What the database grows by for `work(h, prepared)`, where `prepared` is what
     `before(h)` returned (its bytes are not counted)."""
     s = bench_settings(home, **backend.settings, **settings)
     with Harness.open(s) as h:
         prepared = before(h) if before else None
-    empty = backend.bytes_used(home)
+    empty, empty_floor = backend.bytes_used(home), backend.content_floor(home)
     with Harness.open(s) as h:
         if not by_reference:
             h.store = replace(h.store, blobs=None)  # the old way: documents inline in state
         work(h, prepared)
-    return backend.bytes_used(home) - empty
+    floor = backend.content_floor(home)
+    added = None if floor is None or empty_floor is None else floor - empty_floor
+    return Growth(backend.bytes_used(home) - empty, added)
 
 
 def approve_with(documents: list[dict[str, str]] | None, rejections: int = 0, runs: int = 1):
@@ -182,8 +234,8 @@ def inline_documents(report: Report, root: Path, n: int) -> None:
     docs = synthetic_documents(n)
     own = len(json.dumps(docs, ensure_ascii=False).encode())
     with sqlite_backend() as sqlite:
-        by_ref = grown_by(sqlite, root / "by-ref", approve_with(docs))
-        inline = grown_by(sqlite, root / "inline", approve_with(docs), by_reference=False)
+        by_ref = grown_by(sqlite, root / "by-ref", approve_with(docs)).stored
+        inline = grown_by(sqlite, root / "inline", approve_with(docs), by_reference=False).stored
     report.note(f"{n} inline documents, {own:,} bytes as JSON (SQLite)")
     report.figure("documents_json_bytes", own, "bytes")
     report.figure("inline_docs_run_bytes_by_reference", by_ref, "bytes")
@@ -213,7 +265,7 @@ def revisions_and_edit(
 ) -> None:
     """`backends(tag)`: a fresh, empty database of the kind measured, for each measurement."""
 
-    def measure(tag: str, work: Any, prepare: Any = None) -> float:
+    def measure(tag: str, work: Any, prepare: Any = None) -> Growth:
         def before(h: Harness) -> Any:
             # One run first, not counted: every table and index gets its first pages, which
             # would otherwise be charged to whichever kind of run is measured first.
@@ -221,12 +273,12 @@ def revisions_and_edit(
             return prepare(h) if prepare else None
 
         with backends(tag) as backend:
-            grew = grown_by(backend, root / tag, work, before=before, max_revisions=revisions)
-            return grew / runs
+            return grown_by(backend, root / tag, work, before=before, max_revisions=revisions)
 
     b = name
-    plain = measure("plain", approve_with(None, 0, runs))
-    revised = measure("revised", approve_with(None, revisions, runs))
+    plain_growth = measure("plain", approve_with(None, 0, runs))
+    revised_growth = measure("revised", approve_with(None, revisions, runs))
+    plain, revised = plain_growth.stored / runs, revised_growth.stored / runs
     report.note(f"{b}: {revisions} revisions, bytes per run over {runs} run(s) of each kind")
     report.figure(f"{b}_plain_run_bytes", round(plain), "bytes")
     report.figure(f"{b}_run_with_{revisions}_revisions_bytes", round(revised), "bytes")
@@ -238,8 +290,20 @@ def revisions_and_edit(
         higher_is_better=False,
         meaning=f"a run with {revisions} revisions against one approved at once",
     )
+    if plain_growth.floor and revised_growth.floor:
+        floors = plain_growth.floor / runs, revised_growth.floor / runs
+        report.figure(f"{b}_plain_run_content_floor_bytes", round(floors[0]), "bytes")
+        report.figure(
+            f"{b}_run_with_{revisions}_revisions_content_floor_bytes", round(floors[1]), "bytes"
+        )
+        report.ratio(
+            f"{b}_revised_run_vs_plain_run_content_floor",
+            floors[1] / floors[0],
+            meaning="the same ratio for the runs' content with nothing stored twice: the "
+            "least any store of these checkpoints could reach",
+        )
     to_gate, edit = edited_runs(markdown, runs)
-    grew = measure("edit", edit, to_gate)
+    grew = measure("edit", edit, to_gate).stored
     size = len(markdown.encode())
     packed = len(zlib.compress(markdown.encode(), 6))
     report.note(f"{b}: a {size:,}-byte edit (zlib: {packed:,} bytes)")
@@ -266,8 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", metavar="URL", help="also measure on this PostgreSQL server")
     args = p.parse_args(argv)
     postgres = args.postgres or next(
-        (os.environ[k] for k in ("HARNESS_BENCH_POSTGRES_URL", "HARNESS_TEST_POSTGRES_URL")
-         if os.environ.get(k)),
+        (
+            os.environ[k]
+            for k in ("HARNESS_BENCH_POSTGRES_URL", "HARNESS_TEST_POSTGRES_URL")
+            if os.environ.get(k)
+        ),
         None,
     )
     quiet_env()
