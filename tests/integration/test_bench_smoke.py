@@ -143,11 +143,11 @@ def test_state_size_compares_by_reference_with_inline_state_revisions_and_an_edi
         assert re.search(target, out, re.M)
         growth = f[f"{b}_growth_from_gate_to_end_with_edit"] / f[f"{b}_edit_bytes"]
         assert r["ratios"][f"{b}_large_edit_growth_vs_edit_size"] == pytest.approx(growth, abs=0.01)
-    # The content floor (what the runs hold, nothing stored twice): below what SQLite stores,
+    # The content floor (what a run holds, nothing stored twice): below what SQLite stores,
     # and a revision adds to it.
-    plain_floor = f["sqlite_plain_run_content_floor_bytes"]
+    plain_floor = f["plain_run_content_floor_bytes"]
     assert f["sqlite_plain_run_bytes"] > plain_floor > 0
-    assert f["sqlite_run_with_2_revisions_content_floor_bytes"] > plain_floor
+    assert f["run_with_2_revisions_content_floor_bytes"] > plain_floor
 
 
 @pytest.mark.server
