@@ -30,11 +30,11 @@ from bench.synthetic_corpus import ensure_corpus
 HARNESS = os.path.join(os.path.dirname(sys.executable), "harness")
 FEEDBACK = "say more about the compressor and the refrigerant"
 # What `harness approve/reject/resume` loads before doing anything: the CLI, the service, the
-# graph with its nodes and the index library, the SQLite saver and the model client (checked
-# with sys.modules at the end of a `harness reject`).
+# graph with its nodes and the index library, the SQLite saver (checked with sys.modules at
+# the end of a `harness reject`; offline roles no longer load the model client).
 DECISION_IMPORTS = (
     "import app.cli.main, app.service.runs, graphs.harness, "
-    "app.store.factory, langgraph.checkpoint.sqlite, openai, tantivy"
+    "app.store.factory, langgraph.checkpoint.sqlite, tantivy"
 )
 
 

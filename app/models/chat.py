@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -49,13 +48,26 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 # Sent as the key to local servers that need none (the OpenAI client insists on one).
 NO_KEY = "not-needed"
 MODES = ("json_schema", "json_object", "prompt")
-REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 DOCTOR_MAX_TOKENS = 16
 
 
 # Role answers are JSON for the harness, not chat: LangGraph's `messages` stream mode (what
 # chat clients such as agent-chat-ui render) skips model calls tagged nostream.
 NOSTREAM: RunnableConfig = {"tags": [TAG_NOSTREAM]}
+
+
+def _openai() -> Any:
+    """The openai package, imported on first use: offline roles never need it, and loading it
+    was a third of every offline `harness run`/`approve` process's start-up (0.35-0.8 s)."""
+    import openai
+
+    return openai
+
+
+def refused_errors() -> tuple[type[Exception], ...]:
+    """Errors that a wrong key, model name or URL gives: retrying does not help."""
+    openai = _openai()
+    return (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
 
 class ModelConfigError(InputError):
@@ -93,7 +105,7 @@ def _key(settings: Settings) -> SecretStr:
 
 def discover_model(settings: Settings, http_client: Any = None) -> str:
     """The first model an OpenAI-compatible server lists (used when HARNESS_MODEL is not set)."""
-    client = openai.OpenAI(
+    client = _openai().OpenAI(
         base_url=settings.base_url,
         api_key=_key(settings).get_secret_value(),
         timeout=settings.model_timeout,
@@ -169,6 +181,7 @@ def _refuses_mode(exc: Exception) -> bool:
     OpenAI answers 400; vLLM 400; llama-cpp-python fails request validation with a 500 whose
     message names `response_format`.
     """
+    openai = _openai()
     if isinstance(exc, (openai.BadRequestError, openai.UnprocessableEntityError)):
         return True
     if isinstance(exc, openai.APIStatusError):
@@ -314,12 +327,12 @@ class ModelCaller:
         """Send in one mode; returns (raw text, parsed dict or None)."""
         try:
             return within(self.timeout, self._send_once, mode, messages, schema, role)
-        except openai.LengthFinishReasonError as exc:
+        except _openai().LengthFinishReasonError as exc:
             # With a response format the client raises when max_tokens cut the answer off;
             # the partial text is still an answer (the parser salvages complete items).
             self._record_completion(role, exc.completion)
             return _completion_text(exc.completion), None
-        except openai.ContentFilterFinishReasonError as exc:
+        except _openai().ContentFilterFinishReasonError as exc:
             self._record_completion(role, exc.completion)
             return "", None
         except RecursionError:
@@ -367,7 +380,7 @@ class ModelCaller:
         for i, mode in enumerate(modes):
             try:
                 raw, parsed = self._send(mode, messages, schema, role)
-            except REFUSED as exc:
+            except refused_errors() as exc:
                 # A wrong key, model name or URL does not get better by retrying.
                 raise ModelConfigError(
                     f"the model endpoint refused the request: {describe_error(exc)}"

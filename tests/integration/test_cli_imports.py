@@ -96,3 +96,12 @@ def test_commands_that_move_a_run_still_load_what_they_need(runs):
     assert result["code"] == 0, result["out"][-2000:]
     assert "langgraph.graph" in result["loaded"]
     assert "completed" in result["out"]
+    # Offline roles (no model set) need no model client: it was a third of the start-up.
+    assert "openai" not in result["loaded"] and "langchain_openai" not in result["loaded"]
+
+
+def test_an_offline_run_loads_no_model_client(runs):
+    result = probe("run", "Heat pump sizing", "--no-input")
+    assert result["code"] == 0, result["out"][-2000:]
+    assert "waiting_approval" in result["out"]
+    assert "openai" not in result["loaded"] and "langchain_openai" not in result["loaded"]
