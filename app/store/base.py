@@ -33,13 +33,20 @@ class LazySaverStore(Store):
     """A store whose checkpointer is opened when first used. Importing LangGraph's saver loads
     langchain-core (~0.5 s); `harness list` and `show` read the rows without it (`rows`)."""
 
-    def __init__(self, open_saver: Callable[[], BaseCheckpointSaver], *args: Any, **kw: Any):
+    def __init__(
+        self,
+        checkpointer: BaseCheckpointSaver | None = None,
+        *args: Any,
+        open_saver: Callable[[], BaseCheckpointSaver] | None = None,
+        **kw: Any,
+    ):
+        # `checkpointer` given: already open (`dataclasses.replace` passes the opened one).
         self._open_saver = open_saver
-        super().__init__(None, *args, **kw)  # type: ignore[arg-type]
+        super().__init__(checkpointer, *args, **kw)  # type: ignore[arg-type]
 
     @property  # type: ignore[override]
     def checkpointer(self) -> BaseCheckpointSaver:
-        if self._saver is None:
+        if self._saver is None and self._open_saver is not None:
             self._saver = self._open_saver()
         return self._saver
 

@@ -83,14 +83,14 @@ def _reader(saver: BaseCheckpointSaver | SqliteRows) -> BaseCheckpointSaver | Sq
     return reader
 
 
-def _snapshot_value(value: Any) -> tuple[bool, Any]:
-    """Whether a stored value is a DeltaChannel snapshot (LangGraph's `_DeltaSnapshot`, or the
-    stand-in SQLite rows decode it to), and its value. LangGraph's class is looked up, not
-    imported: if its module is not loaded, no such object exists."""
+def _snapshot_value(value: Any) -> Any:
+    """A stored value, unwrapped if it is a DeltaChannel snapshot (LangGraph's `_DeltaSnapshot`,
+    or the stand-in SQLite rows decode it to). LangGraph's class is looked up, not imported: if
+    its module is not loaded, no such object exists."""
     types = sys.modules.get("langgraph.checkpoint.serde.types")
     if isinstance(value, StoredSnapshot) or (types and isinstance(value, types._DeltaSnapshot)):
-        return True, value.value
-    return False, value
+        return value.value
+    return value
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _rebuilt(
     walk = []
     for key in markers:
         if key in stored:
-            values[key] = _snapshot_value(stored[key])[1]
+            values[key] = _snapshot_value(stored[key])
         elif key in (checkpoint.get("channel_versions") or {}):
             walk.append(key)
     if not walk:
@@ -147,7 +147,7 @@ def _rebuilt(
         entry = history.get(key) or {}
         updates = [value for _task, _channel, value in entry.get("writes") or []]
         if "seed" in entry and entry["seed"] is not None:
-            seed = _snapshot_value(entry["seed"])[1]
+            seed = _snapshot_value(entry["seed"])
         elif marker.reducer is not None:
             seed = _reducer_defaults()[key]()
         elif updates:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -93,13 +94,11 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         raise InputError(f"cannot open the run store {path}: {exc}") from None
 
     def open_saver() -> HarnessSqliteSaver:
-        # Imported and set up when a command first needs the checkpointer: LangGraph's saver
-        # loads langchain-core, which `harness list` and `show` do without (`rows`).
-        from app.store.delta_walk import HarnessSqliteSaver
-        from app.store.serde import CompressedSerializer
-
+        # Set up when a command first needs the checkpointer; the classes are looked up on this
+        # module (`__getattr__` below), where tests substitute them.
+        this = sys.modules[__name__]
         try:
-            saver = HarnessSqliteSaver(saver_conn, serde=CompressedSerializer())
+            saver = this.HarnessSqliteSaver(saver_conn, serde=this.CompressedSerializer())
             saver.setup()
         except sqlite3.Error as exc:
             raise InputError(f"cannot open the run store {path}: {exc}") from None
@@ -107,16 +106,31 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
 
     try:
         yield LazySaverStore(
-            open_saver,
+            None,
             registry,
             f"sqlite:{path}",
             blobs,
             sync=lambda: sync_wal(path),
             rows=SqliteRows(registry_conn),
+            open_saver=open_saver,
         )
     finally:
         for conn in conns:
             conn.close()
+
+
+def __getattr__(name: str) -> Any:
+    # LangGraph's saver and serializer, imported when first used: they load langchain-core,
+    # which `harness list` and `show` do without (they read `rows`).
+    if name == "HarnessSqliteSaver":
+        from app.store.delta_walk import HarnessSqliteSaver
+
+        return HarnessSqliteSaver
+    if name == "CompressedSerializer":
+        from app.store.serde import CompressedSerializer
+
+        return CompressedSerializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def memory_store() -> Store:
