@@ -18,7 +18,7 @@ from app.errors import InputError
 from app.safety.policy import Policy
 from app.safety.terminal import sanitize
 from app.service.view import RunView
-from app.state import json_default
+from app.state_base import json_default
 
 app = typer.Typer(
     help="Approval-gated research reports on LangGraph.",

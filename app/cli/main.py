@@ -117,7 +117,7 @@ def list_runs(
     json_out: JsonOut = False,
 ) -> None:
     """List runs, newest first."""
-    with Harness.open(current_settings()) as h:
+    with Harness.open(current_settings(), printing=True) as h:
         runs = h.list(limit)
     if json_out:
         print_json([r.summary() for r in runs])
@@ -136,7 +136,7 @@ def list_runs(
 @app.command()
 def show(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
     """Show a run's status, review, pending decision or report."""
-    with Harness.open(current_settings()) as h:
+    with Harness.open(current_settings(), printing=True) as h:
         result = h.get(pick_run(run_id, latest))
     if json_out:
         print_json({**result.summary(), "pending": result.pending, "values": result.values})
@@ -147,7 +147,7 @@ def show(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False
 @app.command()
 def pending(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
     """Show what the approval gate is waiting for."""
-    with Harness.open(current_settings()) as h:
+    with Harness.open(current_settings(), printing=True) as h:
         result = h.get(pick_run(run_id, latest))
         h.pending(result.run_id)  # raises a clear error when nothing is pending
     if json_out:
@@ -245,7 +245,7 @@ def history(
 
         show_checkpoints(pick_run(run_id, latest), json_out)
         return
-    with Harness.open(current_settings()) as h:
+    with Harness.open(current_settings(), printing=True) as h:
         events = h.history(pick_run(run_id, latest), event=event, tail=tail)
     if json_out:
         print_json(events)

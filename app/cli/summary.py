@@ -39,7 +39,7 @@ def _cost(row: dict[str, Any]) -> str:
 @app.command()
 def summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
     """The run's operational summary: status, where it is, time, retries, gate, tokens, cost."""
-    with Harness.open(current_settings()) as h:
+    with Harness.open(current_settings(), printing=True) as h:
         data = h.summary(pick_run(run_id, latest))
     if json_out:
         print_json(data)
@@ -81,7 +81,7 @@ def _tokens_table(by_role: dict[str, dict[str, Any]]) -> Table:
 def trace_summary(run_id: RunId = None, latest: Latest = False, json_out: JsonOut = False) -> None:
     """Roll-up of the run's trace: counts by event and step, per-step time and attempts, gate
     waits, revisions, resumes, token usage and cost per role."""
-    with Harness.open(current_settings()) as h:
+    with Harness.open(current_settings(), printing=True) as h:
         data = h.trace_summary(pick_run(run_id, latest))
     if json_out:
         print_json(data)

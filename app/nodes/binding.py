@@ -10,7 +10,7 @@ import hashlib
 from typing import NamedTuple
 
 from app.errors import InputError
-from app.state import Decision
+from app.state_base import Decision
 
 # Binding values may be shortened (the CLI prints prefixes), but not below this.
 MIN_PREFIX = 8

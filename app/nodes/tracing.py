@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.safety.secrets import scrub
-from app.state import now_iso
+from app.state_base import now_iso
 
 
 def make_event(event: str, step: str, **detail: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.errors import InputError
-from app.state import TERMINAL_STATUSES
+from app.state_base import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
     from app.service.runs import Harness

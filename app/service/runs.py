@@ -38,11 +38,12 @@ from app.service.faults import store_faults
 from app.service.run_summary import operational_summary
 from app.service.trace_summary import trace_summary
 from app.service.view import RunView, run_view
-from app.state import TERMINAL_STATUSES, Decision, SourcesSpec, path_for_state
+from app.state_base import TERMINAL_STATUSES, Decision, SourcesSpec, path_for_state
 from app.store.blobs import sources_by_reference
 from app.store.factory import Store, memory_store, open_store
+from app.store.light_decode import NeedsSaver
 from app.store.registry import RunRecord
-from app.store.snapshot import Computed, read_latest
+from app.store.snapshot import Computed, StoredState, read_latest
 from app.store.written import recording
 
 if TYPE_CHECKING:
@@ -117,22 +118,31 @@ class Harness:
         roles: Roles | None = None,
         *,
         durability: Durability = DURABILITY,
+        printing: bool = False,
     ):
         self.store = store
         self.settings = settings or Settings.from_env()
         self.roles = roles
         self.durability = durability  # other modes exist for bench/bench_durability.py
+        # The views are only printed (`harness list`, `show`): where the store can (SQLite),
+        # runs are read from its rows without loading LangGraph, and the chat messages in them
+        # are `StoredMessage` records that print (`json_default`) as the messages do.
+        self.printing = printing
         self._graphs: dict[tuple[str, Policy | None], CompiledStateGraph] = {}
         self._policy: Policy | None = None
 
     @classmethod
     @contextmanager
     def open(
-        cls, settings: Settings | None = None, roles: Roles | None = None
+        cls,
+        settings: Settings | None = None,
+        roles: Roles | None = None,
+        *,
+        printing: bool = False,
     ) -> Iterator[Harness]:
         settings = settings or Settings.from_env()
         with open_store(settings) as store:
-            yield cls(store, settings, roles)
+            yield cls(store, settings, roles, printing=printing)
 
     @classmethod
     def in_memory(cls, settings: Settings | None = None, roles: Roles | None = None) -> Harness:
@@ -326,9 +336,7 @@ class Harness:
         # Most runs sit on a checkpoint the saver alone can read (app/store/snapshot.py);
         # the others are asked of the graph. `computed`: what this process's graph just
         # computed, used where it is still the run's latest checkpoint (app/store/written.py).
-        stored = read_latest(
-            self.store.checkpointer, record.run_id, complete=complete, computed=computed
-        )
+        stored = self._read_latest(record.run_id, complete, computed)
         if stored is not None:
             interrupt = (
                 (stored.interrupt_value, stored.interrupt_id) if stored.interrupt_id else None
@@ -346,6 +354,16 @@ class Harness:
             (first.value, first.id) if first else None,
             (snapshot.config or {}).get("configurable", {}).get("checkpoint_id"),
         )
+
+    def _read_latest(
+        self, run_id: str, complete: bool, computed: Computed | None
+    ) -> StoredState | None:
+        if self.printing and computed is None and self.store.rows is not None:
+            try:
+                return read_latest(self.store.rows, run_id, complete=complete)
+            except NeedsSaver:
+                pass  # a value only LangGraph's serializer decodes: read through the saver
+        return read_latest(self.store.checkpointer, run_id, complete=complete, computed=computed)
 
     def list(self, limit: int = 50) -> list[RunView]:
         # From the listed records directly: looking each id up again cost a query per run.

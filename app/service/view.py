@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.nodes.binding import draft_sha256, gate_token
-from app.state import path_from_state
+from app.state_base import path_from_state
 from app.store.registry import RunRecord
 
 

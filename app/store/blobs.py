@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from app.errors import InputError
-from app.state import SourcesSpec, now_iso
+from app.state_base import SourcesSpec, now_iso
 from app.store.registry import SqlRegistry
 
 PREFIX = "sha256:"

@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from app.state import now_iso
+from app.state_base import now_iso
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,13 @@ from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-SUFFIX = "+zlib"
+from app.store.compression import SUFFIX, uncompressed
+
+__all__ = ["SUFFIX", "CompressedSerializer", "uncompressed"]
+
 # Below this a value is a status, a version or a short record: not worth the CPU.
 MIN_BYTES = 512
 LEVEL = 6
-
-
-def uncompressed(data: tuple[str, bytes]) -> tuple[str, bytes]:
-    """A stored (type, bytes) pair as LangGraph's serializer wrote it before compression."""
-    type_, payload = data
-    if type_.endswith(SUFFIX):
-        return type_[: -len(SUFFIX)], zlib.decompress(payload)
-    return type_, payload
 
 
 class CompressedSerializer(JsonPlusSerializer):

@@ -17,19 +17,27 @@ compares this reader with `get_state` on every checkpoint of every kind of run
 from __future__ import annotations
 
 import copy
-import typing
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ormsgpack
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_KW_ARGS, JsonPlusSerializer
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
-from app.state import HarnessState, WritesOnly
-from app.store.serde import CompressedSerializer
+from app.state_base import REDUCER_KEYS, WRITES_ONLY_KEYS, WritesOnly
+from app.store.light_decode import (
+    EXT_CONSTRUCTOR_KW_ARGS,
+    OPTION,
+    StoredInterrupt,
+    StoredOverwrite,
+    StoredSnapshot,
+)
+from app.store.sqlite_rows import SqliteRows
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+__all__ = ["Computed", "StoredInterrupt", "StoredOverwrite", "StoredState", "read_latest"]
 
 # LangGraph's channel names (langgraph/_internal/_constants.py, graph/state.py); copied rather
 # than imported, because importing them loads the graph machinery this module exists to avoid.
@@ -40,28 +48,10 @@ BRANCH_TO = "branch:to:"
 OVERWRITE = "__overwrite__"
 
 
-@dataclass(frozen=True)
-class StoredInterrupt:
-    """A pending interrupt as read here: LangGraph's `Interrupt` has the same two fields, but
-    decoding the real class imports `langgraph.types`, and with it langchain-core's tracers and
-    langsmith (0.3-0.4 s), for a record of two plain values."""
-
-    value: Any
-    id: str
-
-
-@dataclass(frozen=True)
-class StoredOverwrite:
-    """LangGraph's `Overwrite` (a write that replaces a reducer's value, as `intake` does for
-    the trace of a new run on the thread), read without importing `langgraph.types`."""
-
-    value: Any
-
-
 def _light_hook(stock: Callable[[int, bytes], Any]) -> Callable[[int, bytes], Any]:
     def hook(code: int, data: bytes) -> Any:
         if code == EXT_CONSTRUCTOR_KW_ARGS:
-            decoded = ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
+            decoded = ormsgpack.unpackb(data, ext_hook=hook, option=OPTION)
             if tuple(decoded[:2]) == ("langgraph.types", "Interrupt"):
                 return StoredInterrupt(decoded[2]["value"], decoded[2]["id"])
             if tuple(decoded[:2]) == ("langgraph.types", "Overwrite"):
@@ -71,9 +61,17 @@ def _light_hook(stock: Callable[[int, bytes], Any]) -> Callable[[int, bytes], An
     return hook
 
 
-def _reader(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
+def _reader(saver: BaseCheckpointSaver | SqliteRows) -> BaseCheckpointSaver | SqliteRows:
     """The same saver (same connection), decoding interrupts as `StoredInterrupt`. Savers with
-    another serializer than LangGraph's default are read as they are."""
+    another serializer than LangGraph's default are read as they are, and so are SQLite rows
+    read without LangGraph (app/store/sqlite_rows.py), which decode that way already."""
+    if isinstance(saver, SqliteRows):
+        return saver
+    # A saver exists: LangGraph is loaded already.
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from app.store.serde import CompressedSerializer
+
     serde = saver.serde
     stock = getattr(serde, "_unpack_ext_hook", None)
     if type(serde) not in (JsonPlusSerializer, CompressedSerializer) or stock is None:
@@ -83,6 +81,16 @@ def _reader(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
     light._unpack_ext_hook = _light_hook(stock)
     reader.serde = light
     return reader
+
+
+def _snapshot_value(value: Any) -> Any:
+    """A stored value, unwrapped if it is a DeltaChannel snapshot (LangGraph's `_DeltaSnapshot`,
+    or the stand-in SQLite rows decode it to). LangGraph's class is looked up, not imported: if
+    its module is not loaded, no such object exists."""
+    types = sys.modules.get("langgraph.checkpoint.serde.types")
+    if isinstance(value, StoredSnapshot) or (types and isinstance(value, types._DeltaSnapshot)):
+        return value.value
+    return value
 
 
 @dataclass(frozen=True)
@@ -103,44 +111,19 @@ class StoredState:
     checkpoint_id: str | None = None
 
 
-def _base_type(hint: Any) -> Any:
-    return typing.get_origin(hint.__origin__) or hint.__origin__
-
-
-@cache
 def _reducer_defaults() -> dict[str, type]:
     """State keys with a reducer (`Annotated[list[...], operator.add]`, or `WritesOnly` with
     one): LangGraph shows them as an empty value of their type before anything was written."""
-    defaults = {}
-    for key, hint in _hints().items():
-        if typing.get_origin(hint) is typing.Annotated:
-            base = _base_type(hint)
-            marker = WritesOnly.of(hint)
-            reducer = marker.reducer if marker else None
-            if isinstance(base, type) and (
-                reducer or (marker is None and any(callable(m) for m in hint.__metadata__))
-            ):
-                defaults[key] = base
-    return defaults
+    return REDUCER_KEYS
 
 
-@cache
-def _hints() -> dict[str, Any]:
-    return typing.get_type_hints(HarnessState, include_extras=True)
-
-
-@cache
 def writes_only_keys() -> dict[str, WritesOnly]:
     """Keys checkpointed as their writes only (LangGraph DeltaChannels, app/nodes/channels.py)."""
-    return {
-        key: marker
-        for key, hint in _hints().items()
-        if (marker := WritesOnly.of(hint))
-    }
+    return {key: marker for key, (_type, marker) in WRITES_ONLY_KEYS.items()}
 
 
 def _rebuilt(
-    saver: BaseCheckpointSaver, config: dict[str, Any], checkpoint: dict[str, Any]
+    saver: BaseCheckpointSaver | SqliteRows, config: dict[str, Any], checkpoint: dict[str, Any]
 ) -> dict[str, Any]:
     """The `WritesOnly` keys' values at this checkpoint, as LangGraph's DeltaChannel rebuilds
     them (`pregel._checkpoint.channels_from_checkpoint`): a value the checkpoint holds itself
@@ -153,8 +136,7 @@ def _rebuilt(
     walk = []
     for key in markers:
         if key in stored:
-            value = stored[key]
-            values[key] = value.value if isinstance(value, _DeltaSnapshot) else value
+            values[key] = _snapshot_value(stored[key])
         elif key in (checkpoint.get("channel_versions") or {}):
             walk.append(key)
     if not walk:
@@ -165,8 +147,7 @@ def _rebuilt(
         entry = history.get(key) or {}
         updates = [value for _task, _channel, value in entry.get("writes") or []]
         if "seed" in entry and entry["seed"] is not None:
-            seed = entry["seed"]
-            seed = seed.value if isinstance(seed, _DeltaSnapshot) else seed
+            seed = _snapshot_value(entry["seed"])
         elif marker.reducer is not None:
             seed = _reducer_defaults()[key]()
         elif updates:
@@ -176,7 +157,7 @@ def _rebuilt(
         for i in range(len(updates) - 1, -1, -1):  # the last Overwrite is the new base
             replaced, value = _overwrite(updates[i])
             if replaced:  # Overwrite(None) empties the value, as DeltaChannel does
-                empty = _reducer_defaults().get(key) or _base_type(_hints()[key])
+                empty = _reducer_defaults().get(key) or WRITES_ONLY_KEYS[key][0]
                 seed, updates = (empty() if value is None else value), updates[i + 1 :]
                 break
         values[key] = marker.fold(seed, updates) if updates else seed
@@ -217,17 +198,19 @@ def _triggered(checkpoint: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read_latest(
-    saver: BaseCheckpointSaver,
+    saver: BaseCheckpointSaver | SqliteRows,
     thread_id: str,
     *,
     complete: bool = True,
     computed: Computed | None = None,
 ) -> StoredState | None:
     """The run's current state, or None when only the graph can tell (see the module doc).
-    complete=False leaves out the `WritesOnly` keys (trace, draft, matches, facts), which are
-    rebuilt from the run's history: what deciding on a run needs is in the checkpoint. With
-    `computed` for the run's latest checkpoint, they are taken from it instead of rebuilt
-    (nothing has written to the run since); for any other checkpoint they are rebuilt."""
+    `saver` may be a store's SQLite rows read without LangGraph (app/store/sqlite_rows.py),
+    which raise `NeedsSaver` for what only the saver can decode. complete=False leaves out the
+    `WritesOnly` keys (trace, draft, matches, facts), which are rebuilt from the run's history:
+    what deciding on a run needs is in the checkpoint. With `computed` for the run's latest
+    checkpoint, they are taken from it instead of rebuilt (nothing has written to the run
+    since); for any other checkpoint they are rebuilt."""
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     reader = _reader(saver)
     saved = reader.get_tuple(config)

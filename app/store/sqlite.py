@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from langgraph.checkpoint.memory import InMemorySaver
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
 from app.errors import InputError
-from app.store.base import Store
+from app.store.base import LazySaverStore, Store
 from app.store.blobs import BlobStore
-from app.store.delta_walk import HarnessSqliteSaver
 from app.store.registry import SqliteRegistry
-from app.store.serde import CompressedSerializer
+from app.store.sqlite_rows import SqliteRows
+
+if TYPE_CHECKING:
+    from app.store.delta_walk import HarnessSqliteSaver
 
 
 def connect_sqlite(path: str, *, autocommit: bool = True) -> sqlite3.Connection:
@@ -82,8 +83,6 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         # (docs/benchmarks.md).
         for conn in conns:
             conn.execute("PRAGMA synchronous=NORMAL")
-        saver = HarnessSqliteSaver(saver_conn, serde=CompressedSerializer())
-        saver.setup()
         registry = DurableClaimRegistry(registry_conn, path)
         registry.setup()
         blobs = BlobStore(registry, "BLOB")
@@ -93,15 +92,51 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         for conn in conns:
             conn.close()
         raise InputError(f"cannot open the run store {path}: {exc}") from None
+
+    def open_saver() -> HarnessSqliteSaver:
+        # Set up when a command first needs the checkpointer; the classes are looked up on this
+        # module (`__getattr__` below), where tests substitute them.
+        this = sys.modules[__name__]
+        try:
+            saver = this.HarnessSqliteSaver(saver_conn, serde=this.CompressedSerializer())
+            saver.setup()
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot open the run store {path}: {exc}") from None
+        return saver
+
     try:
-        yield Store(saver, registry, f"sqlite:{path}", blobs, sync=lambda: sync_wal(path))
+        yield LazySaverStore(
+            None,
+            registry,
+            f"sqlite:{path}",
+            blobs,
+            sync=lambda: sync_wal(path),
+            rows=SqliteRows(registry_conn),
+            open_saver=open_saver,
+        )
     finally:
         for conn in conns:
             conn.close()
 
 
+def __getattr__(name: str) -> Any:
+    # LangGraph's saver and serializer, imported when first used: they load langchain-core,
+    # which `harness list` and `show` do without (they read `rows`).
+    if name == "HarnessSqliteSaver":
+        from app.store.delta_walk import HarnessSqliteSaver
+
+        return HarnessSqliteSaver
+    if name == "CompressedSerializer":
+        from app.store.serde import CompressedSerializer
+
+        return CompressedSerializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def memory_store() -> Store:
     """Checkpoints in memory and the registry in an in-memory SQLite database (tests, notebooks)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
     registry = SqliteRegistry(
         sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     )

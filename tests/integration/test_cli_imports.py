@@ -1,9 +1,11 @@
 """Commands that only look at runs load only what they need.
 
 `harness --help`, `list` and `show` ran with the whole graph machinery loaded (langgraph.graph,
-the model client, `openai`): about 1.8 s of CPU before doing anything. This checks behaviour,
-not time: each command runs in a fresh interpreter that then reports which modules it loaded.
-The time itself is measured by bench/bench_cli_startup.py.
+the model client, `openai`): about 1.8 s of CPU before doing anything. Then LangGraph's
+checkpoint saver and langchain-core (~0.5 s): on the SQLite store, commands that only print runs
+read its rows without them. This checks behaviour, not time: each command runs in a fresh
+interpreter that then reports which modules it loaded. The time itself is measured by
+bench/bench_cli_startup.py.
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ HEAVY = (
     "graphs.harness",
 )
 
+# Not one module of these packages, for commands that only print runs on SQLite.
+PACKAGES = ("langchain_core", "langgraph", "langsmith", "requests")
+
 PROBE = """
 import json, sys
 args, watched = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+packages = tuple(json.loads(sys.argv[3]))
 sys.argv = ["harness", *args]
 from app.cli.main import main
 code = 0
@@ -43,13 +49,21 @@ try:
 except SystemExit as exc:
     code = exc.code or 0
 loaded = [m for m in watched if m in sys.modules]
-print("\\nPROBE " + json.dumps({"code": code, "loaded": loaded}))
+from_packages = sorted(m for m in sys.modules if m.split(".")[0] in packages)
+print("\\nPROBE " + json.dumps({"code": code, "loaded": loaded, "packages": from_packages}))
 """
 
 
 def probe(*args: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)],
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            json.dumps(list(args)),
+            json.dumps(HEAVY),
+            json.dumps(PACKAGES),
+        ],
         cwd=REPO,
         env=dict(os.environ),
         capture_output=True,
@@ -86,6 +100,8 @@ def test_help_list_and_show_do_not_load_the_graph_or_the_model_client(runs):
         result = probe(*args)
         assert result["code"] == 0, (args, result["out"][-2000:])
         assert result["loaded"] == [], f"harness {' '.join(args)} loaded {result['loaded']}"
+        # Nor LangGraph's saver or langchain-core: the SQLite rows are read without them.
+        assert result["packages"] == [], f"harness {' '.join(args)} loaded {result['packages']}"
     listed = probe("list")["out"]
     assert done in listed and waiting in listed and "waiting_approval" in listed
 
@@ -105,3 +121,35 @@ def test_an_offline_run_loads_no_model_client(runs):
     assert result["code"] == 0, result["out"][-2000:]
     assert "waiting_approval" in result["out"]
     assert "openai" not in result["loaded"] and "langchain_openai" not in result["loaded"]
+
+
+def test_a_run_only_langgraph_can_decode_is_still_shown(runs, settings):
+    """Where the SQLite rows hold a value only LangGraph's serializer decodes, `show` reads the
+    run through the saver, as before, and prints the same thing."""
+    import sqlite3
+
+    from langgraph.types import Send
+
+    from app.store.serde import CompressedSerializer
+
+    done, _waiting = runs
+    before = probe("show", done, "--json")
+    serde = CompressedSerializer()
+    conn = sqlite3.connect(settings.sqlite_path, isolation_level=None)
+    cid, type_, blob = conn.execute(
+        "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? "
+        "ORDER BY checkpoint_id DESC LIMIT 1",
+        (done,),
+    ).fetchone()
+    checkpoint = serde.loads_typed((type_, blob))
+    checkpoint["channel_values"]["__odd"] = Send("plan", {})  # not a state key
+    conn.execute(
+        "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE thread_id = ? AND checkpoint_id = ?",
+        (*serde.dumps_typed(checkpoint), done, cid),
+    )
+    conn.close()
+    after = probe("show", done, "--json")
+    assert after["code"] == 0, after["out"][-2000:]
+    assert "langgraph.checkpoint.sqlite" in after["packages"]
+    printed = [r["out"].split("\nPROBE ")[0] for r in (before, after)]
+    assert printed[0] == printed[1] and done in printed[0]
