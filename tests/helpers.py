@@ -55,3 +55,32 @@ def assert_trace_follows_workflow(graph, trace: list[dict]) -> None:
 
 def events(trace: list[dict]) -> list[str]:
     return [e["event"] for e in trace]
+
+
+def add_value_only_langgraph_decodes(db_path, thread_id: str) -> None:
+    """Put a `Send` (an extension type the light SQLite rows reader does not know, as a fan-out
+    step in flight leaves) into the run's latest checkpoint, under a key that is no state key:
+    readers of the rows must step aside for the saver."""
+    import sqlite3
+
+    from langgraph.types import Send
+
+    from app.store.serde import CompressedSerializer
+
+    serde = CompressedSerializer()
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        cid, type_, blob = conn.execute(
+            "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? "
+            "ORDER BY checkpoint_id DESC LIMIT 1",
+            (thread_id,),
+        ).fetchone()
+        checkpoint = serde.loads_typed((type_, blob))
+        checkpoint["channel_values"]["__odd"] = Send("plan", {"x": 1})
+        conn.execute(
+            "UPDATE checkpoints SET type = ?, checkpoint = ? "
+            "WHERE thread_id = ? AND checkpoint_id = ?",
+            (*serde.dumps_typed(checkpoint), thread_id, cid),
+        )
+    finally:
+        conn.close()

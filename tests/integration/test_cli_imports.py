@@ -19,6 +19,7 @@ import pytest
 
 from app.service.runs import Harness
 from tests.conftest import REPO, TOPIC
+from tests.helpers import add_value_only_langgraph_decodes
 
 pytestmark = pytest.mark.integration
 
@@ -126,28 +127,9 @@ def test_an_offline_run_loads_no_model_client(runs):
 def test_a_run_only_langgraph_can_decode_is_still_shown(runs, settings):
     """Where the SQLite rows hold a value only LangGraph's serializer decodes, `show` reads the
     run through the saver, as before, and prints the same thing."""
-    import sqlite3
-
-    from langgraph.types import Send
-
-    from app.store.serde import CompressedSerializer
-
     done, _waiting = runs
     before = probe("show", done, "--json")
-    serde = CompressedSerializer()
-    conn = sqlite3.connect(settings.sqlite_path, isolation_level=None)
-    cid, type_, blob = conn.execute(
-        "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? "
-        "ORDER BY checkpoint_id DESC LIMIT 1",
-        (done,),
-    ).fetchone()
-    checkpoint = serde.loads_typed((type_, blob))
-    checkpoint["channel_values"]["__odd"] = Send("plan", {})  # not a state key
-    conn.execute(
-        "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE thread_id = ? AND checkpoint_id = ?",
-        (*serde.dumps_typed(checkpoint), done, cid),
-    )
-    conn.close()
+    add_value_only_langgraph_decodes(settings.sqlite_path, done)
     after = probe("show", done, "--json")
     assert after["code"] == 0, after["out"][-2000:]
     assert "langgraph.checkpoint.sqlite" in after["packages"]

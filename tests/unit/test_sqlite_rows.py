@@ -21,7 +21,7 @@ from app.store.light_decode import NeedsSaver, StoredMessage
 from app.store.serde import CompressedSerializer
 from app.store.snapshot import read_latest
 from app.store.sqlite_rows import SqliteRows
-from tests.helpers import FlakyFacts, roles_with
+from tests.helpers import FlakyFacts, add_value_only_langgraph_decodes, roles_with
 from tests.unit.test_snapshot_reader import TOPIC, linear_runs
 from tests.unit.test_team import RecordingFacts
 
@@ -125,24 +125,10 @@ def test_a_value_only_langgraph_decodes_is_read_through_the_saver(settings):
     """An extension type the rows reader does not know (here a `Send` of a fan-out step in
     flight, kept in the checkpoint) makes it step aside; the printing Harness then reads the
     run through the saver and shows the same view."""
-    from langgraph.types import Send
-
     with Harness.open(settings) as h:
         run_id = h.start(TOPIC).run_id
-        serde = h.store.checkpointer.serde
+    add_value_only_langgraph_decodes(settings.sqlite_path, run_id)
     conn = sqlite3.connect(settings.sqlite_path, isolation_level=None)
-    cid, type_, blob = conn.execute(
-        "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? "
-        "ORDER BY checkpoint_id DESC LIMIT 1",
-        (run_id,),
-    ).fetchone()
-    checkpoint = serde.loads_typed((type_, blob))
-    checkpoint["channel_values"]["__odd"] = Send("plan", {"x": 1})  # not a state key
-    type_, blob = serde.dumps_typed(checkpoint)
-    conn.execute(
-        "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE thread_id = ? AND checkpoint_id = ?",
-        (type_, blob, run_id, cid),
-    )
     with pytest.raises(NeedsSaver):
         read_latest(SqliteRows(conn), run_id)
     conn.close()
