@@ -111,15 +111,10 @@ class StoredState:
     checkpoint_id: str | None = None
 
 
-def _reducer_defaults() -> dict[str, type]:
-    """State keys with a reducer (`Annotated[list[...], operator.add]`, or `WritesOnly` with
-    one): LangGraph shows them as an empty value of their type before anything was written."""
-    return REDUCER_KEYS
-
-
-def writes_only_keys() -> dict[str, WritesOnly]:
-    """Keys checkpointed as their writes only (LangGraph DeltaChannels, app/nodes/channels.py)."""
-    return {key: marker for key, (_type, marker) in WRITES_ONLY_KEYS.items()}
+# Keys checkpointed as their writes only (LangGraph DeltaChannels, app/nodes/channels.py), with
+# their markers. State keys with a reducer (REDUCER_KEYS) show as an empty value of their type
+# before anything was written, as LangGraph shows them.
+WRITES_ONLY: dict[str, WritesOnly] = {key: marker for key, (_t, marker) in WRITES_ONLY_KEYS.items()}
 
 
 def _rebuilt(
@@ -130,7 +125,7 @@ def _rebuilt(
     (a snapshot, or a plain value from before the key was a DeltaChannel) is the value; a key
     never written has none; the others are the nearest snapshot (or nothing) in the
     checkpoint's ancestors, then every write since, oldest first."""
-    markers = writes_only_keys()
+    markers = WRITES_ONLY
     stored = checkpoint.get("channel_values") or {}
     values: dict[str, Any] = {}
     walk = []
@@ -149,7 +144,7 @@ def _rebuilt(
         if "seed" in entry and entry["seed"] is not None:
             seed = _snapshot_value(entry["seed"])
         elif marker.reducer is not None:
-            seed = _reducer_defaults()[key]()
+            seed = REDUCER_KEYS[key]()
         elif updates:
             seed = None
         else:
@@ -157,7 +152,7 @@ def _rebuilt(
         for i in range(len(updates) - 1, -1, -1):  # the last Overwrite is the new base
             replaced, value = _overwrite(updates[i])
             if replaced:  # Overwrite(None) empties the value, as DeltaChannel does
-                empty = _reducer_defaults().get(key) or WRITES_ONLY_KEYS[key][0]
+                empty = REDUCER_KEYS.get(key) or WRITES_ONLY_KEYS[key][0]
                 seed, updates = (empty() if value is None else value), updates[i + 1 :]
                 break
         values[key] = marker.fold(seed, updates) if updates else seed
@@ -230,15 +225,15 @@ def read_latest(
     next_nodes = _triggered(checkpoint)
     if interrupts and len(interrupts) != 1:
         return None
-    values = {key: empty() for key, empty in _reducer_defaults().items()}
+    values = {key: empty() for key, empty in REDUCER_KEYS.items()}
     values.update(
         (key, value)
         for key, value in channel_values.items()
-        if not key.startswith(("__", "branch:", "join:")) and key not in writes_only_keys()
+        if not key.startswith(("__", "branch:", "join:")) and key not in WRITES_ONLY
     )
     checkpoint_id = saved.config["configurable"].get("checkpoint_id")
     if complete and computed is not None and computed.checkpoint_id == checkpoint_id:
-        values.update((k, computed.values[k]) for k in writes_only_keys() if k in computed.values)
+        values.update((k, computed.values[k]) for k in WRITES_ONLY if k in computed.values)
     elif complete:
         values.update(_rebuilt(reader, saved.config, checkpoint))
     first = interrupts[0] if interrupts else None
