@@ -18,14 +18,9 @@ import ormsgpack
 from langgraph.checkpoint.base import DeltaChannelHistory
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from app.store.light_decode import OPTION, keep_packed
 from app.store.serde import uncompressed
 from app.store.written import RecordsSaves
-
-_OPTION = ormsgpack.OPT_NON_STR_KEYS
-
-
-def _keep(code: int, data: bytes) -> ormsgpack.Ext:
-    return ormsgpack.Ext(code, data)
 
 
 class _LazyValues(dict):
@@ -52,14 +47,14 @@ class _WalkSerde:
         type_, packed = uncompressed(data)
         if type_ != "msgpack":
             return self.serde.loads_typed(data)
-        raw = ormsgpack.unpackb(packed, ext_hook=_keep, option=_OPTION)
+        raw = ormsgpack.unpackb(packed, ext_hook=keep_packed, option=OPTION)
         if isinstance(raw, dict) and "channel_values" in raw and "channel_versions" in raw:
             raw["channel_values"] = _LazyValues(raw["channel_values"] or {}, self._exact)
             return raw
         return self.serde.loads_typed(("msgpack", packed))  # a write: decoded as usual
 
     def _exact(self, value: Any) -> Any:
-        return self.serde.loads_typed(("msgpack", ormsgpack.packb(value, option=_OPTION)))
+        return self.serde.loads_typed(("msgpack", ormsgpack.packb(value, option=OPTION)))
 
 
 class HarnessSqliteSaver(RecordsSaves, SqliteSaver):

@@ -74,6 +74,21 @@ class StoredMessage:
         return copy.deepcopy(self.data)
 
 
+def graph_standin(module: str, name: str, kwargs: Any) -> Any:
+    """LangGraph's `Interrupt` or `Overwrite`, stored as (module, class, kwargs), as its
+    stand-in; None for any other class."""
+    if (module, name) == ("langgraph.types", "Interrupt"):
+        return StoredInterrupt(kwargs["value"], kwargs["id"])
+    if (module, name) == ("langgraph.types", "Overwrite"):
+        return StoredOverwrite(kwargs["value"])
+    return None
+
+
+def keep_packed(code: int, data: bytes) -> ormsgpack.Ext:
+    """An ext hook that leaves extension values packed, for a decode that reads only some."""
+    return ormsgpack.Ext(code, data)
+
+
 class _Decoder:
     """The extension hook for one decode. ormsgpack turns an error raised in a hook into a
     bare ValueError, so an unknown type is noted here and raised after the decode."""
@@ -88,11 +103,9 @@ class _Decoder:
         if code == EXT_DELTA_SNAPSHOT:
             return StoredSnapshot(self.unpack(data))
         if code == EXT_CONSTRUCTOR_KW_ARGS:
-            module, name, kwargs = self.unpack(data)[:3]
-            if (module, name) == ("langgraph.types", "Interrupt"):
-                return StoredInterrupt(kwargs["value"], kwargs["id"])
-            if (module, name) == ("langgraph.types", "Overwrite"):
-                return StoredOverwrite(kwargs["value"])
+            standin = graph_standin(*self.unpack(data)[:3])
+            if standin is not None:
+                return standin
         elif code == EXT_PYDANTIC_V2:
             module, name, kwargs = self.unpack(data)[:3]
             if module.startswith(MESSAGE_MODULE) and isinstance(kwargs, dict):
@@ -112,10 +125,6 @@ def _decoded(data: bytes) -> Any:
     return value
 
 
-def _keep(code: int, data: bytes) -> ormsgpack.Ext:
-    return ormsgpack.Ext(code, data)
-
-
 def loads(data: tuple[str, bytes | None], *, shallow: bool = False) -> Any:
     """A stored (type, bytes) pair, decoded; `shallow` leaves extension values packed
     (`ormsgpack.Ext`), for a checkpoint of which only some values are read (`deep`)."""
@@ -132,7 +141,7 @@ def loads(data: tuple[str, bytes | None], *, shallow: bool = False) -> Any:
     if type_ != "msgpack":
         raise NeedsSaver(f"serialization type {type_}")  # json, pickle: older or custom rows
     if shallow:
-        return ormsgpack.unpackb(payload, ext_hook=_keep, option=OPTION)
+        return ormsgpack.unpackb(payload, ext_hook=keep_packed, option=OPTION)
     return _decoded(payload)
 
 

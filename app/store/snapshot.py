@@ -31,6 +31,7 @@ from app.store.light_decode import (
     StoredInterrupt,
     StoredOverwrite,
     StoredSnapshot,
+    graph_standin,
 )
 from app.store.sqlite_rows import SqliteRows
 
@@ -52,10 +53,9 @@ def _light_hook(stock: Callable[[int, bytes], Any]) -> Callable[[int, bytes], An
     def hook(code: int, data: bytes) -> Any:
         if code == EXT_CONSTRUCTOR_KW_ARGS:
             decoded = ormsgpack.unpackb(data, ext_hook=hook, option=OPTION)
-            if tuple(decoded[:2]) == ("langgraph.types", "Interrupt"):
-                return StoredInterrupt(decoded[2]["value"], decoded[2]["id"])
-            if tuple(decoded[:2]) == ("langgraph.types", "Overwrite"):
-                return StoredOverwrite(decoded[2]["value"])
+            standin = graph_standin(*decoded[:3])
+            if standin is not None:
+                return standin
         return stock(code, data)
 
     return hook
