@@ -87,20 +87,11 @@ def edit_text(size: int, seed: int = 15) -> str:
 
 
 class Backend:
-    def __init__(
-        self,
-        name: str,
-        settings: dict[str, Any],
-        size: Callable[[Path], int],
-        floor: Callable[[Path], int] | None = None,
-    ):
-        self.name, self.settings, self._size, self._floor = name, settings, size, floor
+    def __init__(self, name: str, settings: dict[str, Any], size: Callable[[Path], int]):
+        self.name, self.settings, self._size = name, settings, size
 
     def bytes_used(self, home: Path) -> int:
         return self._size(home)
-
-    def content_floor(self, home: Path) -> int | None:
-        return self._floor(home) if self._floor else None
 
 
 def unpacked(cell: Any) -> bytes:
@@ -137,7 +128,7 @@ def sqlite_backend(_tag: str = "") -> Iterator[Backend]:
     def size(home: Path) -> int:
         return sum(table_bytes(home / "harness.sqlite").values())
 
-    yield Backend("sqlite", {}, size, lambda home: content_floor(home / "harness.sqlite"))
+    yield Backend("sqlite", {}, size)
 
 
 def postgres_backends(url: str) -> Callable[[str], Any]:
@@ -171,13 +162,6 @@ def postgres_backend(url: str, tag: str) -> Iterator[Backend]:
         admin.close()
 
 
-class Growth:
-    """What `work` added: database bytes, and its content floor where the backend has one."""
-
-    def __init__(self, stored: int, floor: int | None):
-        self.stored, self.floor = stored, floor
-
-
 def grown_by(
     backend: Backend,
     home: Path,
@@ -186,20 +170,18 @@ def grown_by(
     by_reference: bool = True,
     before: Callable[[Harness], Any] | None = None,
     **settings: Any,
-) -> Growth:
-    """What the database grows by for `work(h, prepared)`, where `prepared` is what
+) -> int:
+    """Bytes the database grows by for `work(h, prepared)`, where `prepared` is what
     `before(h)` returned (its bytes are not counted)."""
     s = bench_settings(home, **backend.settings, **settings)
     with Harness.open(s) as h:
         prepared = before(h) if before else None
-    empty, empty_floor = backend.bytes_used(home), backend.content_floor(home)
+    empty = backend.bytes_used(home)
     with Harness.open(s) as h:
         if not by_reference:
             h.store = replace(h.store, blobs=None)  # the old way: documents inline in state
         work(h, prepared)
-    floor = backend.content_floor(home)
-    added = None if floor is None or empty_floor is None else floor - empty_floor
-    return Growth(backend.bytes_used(home) - empty, added)
+    return backend.bytes_used(home) - empty
 
 
 def approve_with(documents: list[dict[str, str]] | None, rejections: int = 0, runs: int = 1):
@@ -235,8 +217,8 @@ def inline_documents(report: Report, root: Path, n: int) -> None:
     docs = synthetic_documents(n)
     own = len(json.dumps(docs, ensure_ascii=False).encode())
     with sqlite_backend() as sqlite:
-        by_ref = grown_by(sqlite, root / "by-ref", approve_with(docs)).stored
-        inline = grown_by(sqlite, root / "inline", approve_with(docs), by_reference=False).stored
+        by_ref = grown_by(sqlite, root / "by-ref", approve_with(docs))
+        inline = grown_by(sqlite, root / "inline", approve_with(docs), by_reference=False)
     report.note(f"{n} inline documents, {own:,} bytes as JSON (SQLite)")
     report.figure("documents_json_bytes", own, "bytes")
     report.figure("inline_docs_run_bytes_by_reference", by_ref, "bytes")
@@ -266,7 +248,7 @@ def revisions_and_edit(
 ) -> None:
     """`backends(tag)`: a fresh, empty database of the kind measured, for each measurement."""
 
-    def measure(tag: str, work: Any, prepare: Any = None) -> Growth:
+    def measure(tag: str, work: Any, prepare: Any = None) -> int:
         def before(h: Harness) -> Any:
             # One run first, not counted: every table and index gets its first pages, which
             # would otherwise be charged to whichever kind of run is measured first.
@@ -277,8 +259,8 @@ def revisions_and_edit(
             return grown_by(backend, root / tag, work, before=before, max_revisions=revisions)
 
     b = name
-    plain = measure("plain", approve_with(None, 0, runs)).stored / runs
-    revised = measure("revised", approve_with(None, revisions, runs)).stored / runs
+    plain = measure("plain", approve_with(None, 0, runs)) / runs
+    revised = measure("revised", approve_with(None, revisions, runs)) / runs
     report.note(f"{b}: {revisions} revisions, bytes per run over {runs} run(s) of each kind")
     report.figure(f"{b}_plain_run_bytes", round(plain), "bytes")
     report.figure(f"{b}_run_with_{revisions}_revisions_bytes", round(revised), "bytes")
@@ -291,7 +273,7 @@ def revisions_and_edit(
         meaning=f"a run with {revisions} revisions against one approved at once",
     )
     to_gate, edit = edited_runs(markdown, runs)
-    grew = measure("edit", edit, to_gate).stored / runs
+    grew = measure("edit", edit, to_gate) / runs
     size = len(markdown.encode())
     packed = len(zlib.compress(markdown.encode(), 6))
     report.note(f"{b}: a {size:,}-byte edit (zlib: {packed:,} bytes)")
@@ -314,11 +296,13 @@ def content_floors(report: Report, root: Path, revisions: int) -> None:
     least any store could keep for that run (repetitions between its steps found)."""
     floors = []
     for tag, rejections in (("plain", 0), ("revised", revisions)):
-        with sqlite_backend() as sqlite:
-            work = approve_with(None, rejections)
-            floors.append(grown_by(sqlite, root / tag, work, max_revisions=revisions).floor)
+        s = bench_settings(root / tag, max_revisions=revisions)
+        db = s.home / "harness.sqlite"
+        with Harness.open(s) as h:
+            empty = content_floor(db)  # the tables alone
+            approve_with(None, rejections)(h)
+        floors.append(content_floor(db) - empty)
     plain, revised = floors
-    assert plain and revised, "SQLite always has a content floor"
     report.note("content floor: one run of each kind, alone in its database (SQLite)")
     report.figure("plain_run_content_floor_bytes", plain, "bytes")
     report.figure(f"run_with_{revisions}_revisions_content_floor_bytes", revised, "bytes")
