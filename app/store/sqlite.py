@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -94,11 +93,13 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
         raise InputError(f"cannot open the run store {path}: {exc}") from None
 
     def open_saver() -> HarnessSqliteSaver:
-        # Set up when a command first needs the checkpointer; the classes are looked up on this
-        # module (`__getattr__` below), where tests substitute them.
-        this = sys.modules[__name__]
+        # Set up when a command first needs the checkpointer: LangGraph's saver and serializer
+        # load langchain-core, which `harness list` and `show` do without (they read `rows`).
+        from app.store.delta_walk import HarnessSqliteSaver
+        from app.store.serde import CompressedSerializer
+
         try:
-            saver = this.HarnessSqliteSaver(saver_conn, serde=this.CompressedSerializer())
+            saver = HarnessSqliteSaver(saver_conn, serde=CompressedSerializer())
             saver.setup()
         except sqlite3.Error as exc:
             raise InputError(f"cannot open the run store {path}: {exc}") from None
@@ -117,20 +118,6 @@ def open_sqlite_store(settings: Settings) -> Iterator[Store]:
     finally:
         for conn in conns:
             conn.close()
-
-
-def __getattr__(name: str) -> Any:
-    # LangGraph's saver and serializer, imported when first used: they load langchain-core,
-    # which `harness list` and `show` do without (they read `rows`).
-    if name == "HarnessSqliteSaver":
-        from app.store.delta_walk import HarnessSqliteSaver
-
-        return HarnessSqliteSaver
-    if name == "CompressedSerializer":
-        from app.store.serde import CompressedSerializer
-
-        return CompressedSerializer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def memory_store() -> Store:

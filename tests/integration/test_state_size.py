@@ -150,11 +150,12 @@ def previous_state() -> type:
 def _runs_stored_the_old_way(settings: Settings, monkeypatch):
     with monkeypatch.context() as old:
         old.setattr(graphs.harness, "graph_state", previous_state)
-        old.setattr("app.store.sqlite.CompressedSerializer", JsonPlusSerializer)
+        old.setattr("app.store.serde.CompressedSerializer", JsonPlusSerializer)
         old.setattr("app.store.postgres.CompressedSerializer", JsonPlusSerializer)
         with Harness.open(settings) as h:
             waiting = h.reject(h.start(TOPIC).run_id, feedback="More on noise")
             done = h.approve(h.start("Heat pump noise").run_id)
+            assert type(h.store.checkpointer.serde) is JsonPlusSerializer  # stored uncompressed
     assert waiting.status == "waiting_approval" and done.status == "completed"
     return waiting, done
 
